@@ -1,0 +1,1 @@
+export type { HealthCheck, RunningService, ServiceContext, ServiceDefinition, SharedConfig } from './service.ts';
