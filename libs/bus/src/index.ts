@@ -1,0 +1,41 @@
+// @kec/bus: NATS JetStream for kec — connection, subject grammar, streams and consumers, publisher, consumer loop, KV.
+export { type Bus, type ConnectBusOptions, connectBus } from './connect.ts';
+export {
+  BusConnectError,
+  BusError,
+  ConsumeError,
+  isRetryableError,
+  PoisonMessageError,
+  ProvisionError,
+  PublishError,
+  SubjectError,
+} from './errors.ts';
+export { type KV, type OpenKvOptions, openKv } from './kv.ts';
+export { encodePayload, type PubAck, Publisher, type PublisherOptions, type PublishOptions } from './publisher.ts';
+export {
+  type ConsumerSpec,
+  configDiff,
+  consumerSpec,
+  type EnsureResult,
+  ensureConsumer,
+  ensureStream,
+  ensureStreams,
+  MAX_MSG_SIZE,
+  STREAM_CATALOGUE,
+  type StreamSpec,
+  type StreamSpecOptions,
+  streamSpec,
+  streamSpecs,
+} from './streams.ts';
+export {
+  DEFAULT_ROOT,
+  EMPTY_TOKEN,
+  type ParsedSubject,
+  SUBJECT_KINDS,
+  type SubjectKind,
+  type Subjects,
+  subjects,
+  token,
+  untoken,
+  validateRoot,
+} from './subjects.ts';
