@@ -1,6 +1,7 @@
 // The contract between a kec service and the process that runs it (`kec run <service>|all`).
 // A service is a stage: it gets its context, starts, reports readiness, and drains on stop.
-import type { Meter } from '@opentelemetry/api';
+import type { ConfigSpec } from '@kec/config';
+import type { Meter, Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 
 export interface SharedConfig {
@@ -11,6 +12,7 @@ export interface SharedConfig {
   dataDir: string; // KEC_DATA_DIR
   logLevel: string; // KEC_LOG_LEVEL
   metricsPort: number; // KEC_METRICS_PORT
+  shutdownGraceMs: number; // KEC_SHUTDOWN_GRACE_MS, default 25000
 }
 
 /** A liveness check: returns undefined when healthy, or a reason when not. */
@@ -20,8 +22,14 @@ export interface ServiceContext {
   shared: SharedConfig;
   /** The process environment (or a test's), for the service's own KEC_<SECTION>_* keys. */
   env: Record<string, string | undefined>;
+  /** The YAML config file in use (KEC_CONFIG_FILE or --config), for `loadConfig(spec, { env, file: configFile })`. */
+  configFile: string | undefined;
+  /** Lines carry `service: <name>` and `cluster`. */
   logger: Logger;
+  /** The meter `@kec/<name>`; metric names follow kec_<service>_<what>_<unit>. */
   meter: Meter;
+  /** The tracer `@kec/<name>` (W3C context propagation is registered globally). */
+  tracer: Tracer;
   /** Register a liveness check that makes /healthz fail (e.g. a stuck loop). */
   registerHealthCheck(name: string, check: HealthCheck): void;
   /** Aborted when the process starts draining. */
@@ -33,10 +41,18 @@ export interface RunningService {
   readiness(): string | undefined;
   /** Stop taking new work, finish and ack what is in flight, close connections. */
   stop(): Promise<void>;
+  /**
+   * Optional: resolves with the error when the service can no longer work (a consume loop died). The runtime then
+   * logs it, drains every service and exits 1, so the orchestrator restarts the process. Never rejects.
+   */
+  failed?: Promise<Error>;
 }
 
 export interface ServiceDefinition {
   name: string;
   description: string;
+  /** Optional: the service's own config section; the runtime validates it before starting anything (exit 2). */
+  config?: ConfigSpec;
+  /** Throw to fail the process (logged with its cause, exit 1); a ConfigError exits 2 with its one-line message. */
   start(ctx: ServiceContext): Promise<RunningService>;
 }
