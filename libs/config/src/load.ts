@@ -37,7 +37,9 @@ function readYaml(path: string): Mapping {
   try {
     doc = parseYaml(text);
   } catch (err) {
-    const first = String((err as Error).message).split('\n')[0];
+    const first = String((err as Error).message)
+      .split('\n')[0]!
+      .replace(/:$/, '');
     throw new ConfigError({ key: path, reason: `invalid YAML: ${first}`, cause: err });
   }
   if (doc === null || doc === undefined) doc = {};
