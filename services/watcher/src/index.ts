@@ -1,0 +1,97 @@
+// @kec/watcher: captures every Event of a cluster into JetStream (KEC_RAW), with Lease leader election.
+import { connectBus, ensureStream, openKv, streamSpec } from '@kec/bus';
+import { loadConfig } from '@kec/config';
+import { defaultIdentity, KubeClient, LeaderElector } from '@kec/k8s';
+import type { RunningService, ServiceContext, ServiceDefinition } from '@kec/runtime';
+import { watcherConfig } from './config.ts';
+import { buildFilter } from './filter.ts';
+import { Watcher } from './watcher.ts';
+
+export type { Checkpoint } from './checkpoint.ts';
+export { CheckpointStore, checkpointKey } from './checkpoint.ts';
+export type { WatcherConfig } from './config.ts';
+export { watcherConfig } from './config.ts';
+export type { EventFilter } from './filter.ts';
+export { buildFilter } from './filter.ts';
+export type { GapRecord } from './gap.ts';
+export { GAP_SCHEMA, GapRecordSchema, GapRecordValidator, gapMsgId } from './gap.ts';
+export type { WatcherDeps } from './watcher.ts';
+export { Watcher } from './watcher.ts';
+
+export const watcherService: ServiceDefinition = {
+  name: 'watcher',
+  description: 'Lists and watches Events (Lease leader only) and publishes every observation to KEC_RAW.',
+  config: watcherConfig,
+  async start(ctx: ServiceContext): Promise<RunningService> {
+    const cfg = loadConfig(watcherConfig, { env: ctx.env, file: ctx.configFile });
+    const log = ctx.logger;
+    const cluster = ctx.shared.cluster;
+    const identity = cfg.identity || defaultIdentity(ctx.env);
+    const filter = buildFilter(cfg);
+    const kube = KubeClient.load({ kubeconfigPath: cfg.kubeconfig || undefined });
+    const bus = await connectBus({
+      url: ctx.shared.natsUrl,
+      name: `kec-watcher-${identity}`,
+      logger: log,
+      root: cfg.subjectRoot,
+      meter: ctx.meter,
+    });
+    try {
+      for (const s of ['KEC_RAW', 'KEC_GAPS']) {
+        await ensureStream(bus.jsm, streamSpec(s, cfg.subjectRoot, cfg.streamPrefix));
+      }
+    } catch (err) {
+      await bus.close();
+      throw err;
+    }
+    const kv = await openKv(bus, cfg.kvBucket, { history: 1 });
+    const watcher = new Watcher({ cfg, cluster, identity, bus, kv, kube, filter, logger: log, meter: ctx.meter });
+    let leaderGauge = 0;
+    const transitions = ctx.meter.createCounter('kec_watcher_leader_transitions_total', {
+      description: 'Times this replica became or stopped being the leader, by to=leader|standby',
+    });
+    ctx.meter
+      .createObservableGauge('kec_watcher_leader', { description: '1 while this replica holds the Lease, else 0' })
+      .addCallback((r) => r.observe(leaderGauge));
+    const elector = new LeaderElector({
+      client: kube,
+      namespace: cfg.leaseNamespace || ctx.env.POD_NAMESPACE || 'default',
+      name: cfg.leaseName,
+      identity,
+      leaseDurationMs: cfg.leaseDurationMs,
+      renewDeadlineMs: cfg.renewDeadlineMs,
+      retryPeriodMs: cfg.retryPeriodMs,
+      logger: log,
+      onStartedLeading: async (signal) => {
+        leaderGauge = 1;
+        transitions.add(1, { to: 'leader' });
+        await watcher.lead(signal);
+      },
+      onStoppedLeading: () => {
+        leaderGauge = 0;
+        transitions.add(1, { to: 'standby' });
+      },
+      onNewLeader: (id) => log.info({ leader: id, self: id === identity }, 'observed leader'),
+    });
+    const ac = new AbortController();
+    const running = elector.run(AbortSignal.any([ac.signal, ctx.signal])).catch((err: unknown) => {
+      log.error({ err }, 'leader election loop failed');
+    });
+    ctx.registerHealthCheck('watcher', () => watcher.health());
+    log.info({ identity, path: filter.path, fieldSelector: filter.fieldSelector, api: cfg.api }, 'watcher started');
+    return {
+      readiness() {
+        if (bus.nc.isClosed()) return 'NATS connection closed';
+        if (elector.lastContact === 0) return 'Lease not reached yet';
+        if (elector.isLeader) return watcher.readiness();
+        return undefined; // a standby that reaches the Lease is ready to take over
+      },
+      async stop() {
+        ac.abort();
+        await running; // the leader drains its in-flight publishes, writes the checkpoint, releases the Lease
+        await bus.close();
+        kube.close();
+      },
+    };
+  },
+};

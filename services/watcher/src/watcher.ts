@@ -1,0 +1,392 @@
+// The watcher's leader loop: list/watch Events, normalize, filter, publish with an idempotent id, checkpoint the
+// contiguous acked prefix, and publish gap records. Only the Lease holder runs it (see index.ts).
+import { type Bus, type KV, PublishError, Publisher } from '@kec/bus';
+import {
+  backoffDelay,
+  type KubeClient,
+  ListWatcher,
+  type ListWatchItem,
+  ResourceVersionTracker,
+  type TrackerToken,
+} from '@kec/k8s';
+import { eventMsgId, type KecEvent, type KecWatchType, normalizeEvent } from '@kec/model';
+import type { Counter, Histogram, Meter } from '@opentelemetry/api';
+import type { Logger } from 'pino';
+import { CheckpointStore } from './checkpoint.ts';
+import type { WatcherConfig } from './config.ts';
+import type { EventFilter } from './filter.ts';
+import { GAP_SCHEMA, type GapRecord, gapMsgId } from './gap.ts';
+
+const LAG_BUCKETS = [0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600];
+const SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export interface WatcherDeps {
+  cfg: WatcherConfig;
+  cluster: string;
+  identity: string;
+  bus: Bus;
+  kv: KV;
+  kube: KubeClient;
+  filter: EventFilter;
+  logger: Logger;
+  meter: Meter;
+}
+
+/** A bounded window of in-flight publishes. */
+class Window {
+  #inFlight = 0;
+  #waiters: Array<() => void> = [];
+  readonly #size: number;
+  constructor(size: number) {
+    this.#size = size;
+  }
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+  async acquire(signal: AbortSignal): Promise<boolean> {
+    while (this.#inFlight >= this.#size) {
+      if (signal.aborted) return false;
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          signal.removeEventListener('abort', done);
+          resolve();
+        };
+        this.#waiters.push(done);
+        signal.addEventListener('abort', done, { once: true });
+      });
+    }
+    if (signal.aborted) return false;
+    this.#inFlight++;
+    return true;
+  }
+  release(): void {
+    this.#inFlight--;
+    const w = this.#waiters;
+    this.#waiters = [];
+    for (const f of w) f();
+  }
+  /** Resolves when nothing is in flight (or after ms). */
+  async idle(ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    while (this.#inFlight > 0 && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(50, Math.max(1, deadline - Date.now())));
+        this.#waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+    return this.#inFlight === 0;
+  }
+}
+
+interface Instruments {
+  published: Counter;
+  filtered: Counter;
+  invalid: Counter;
+  publishFailures: Counter;
+  relists: Counter;
+  gaps: Counter;
+  watchRestarts: Counter;
+  lag: Histogram;
+  publishLatency: Histogram;
+}
+
+export class Watcher {
+  readonly #d: WatcherDeps;
+  readonly #log: Logger;
+  readonly #m: Instruments;
+  readonly publisher: Publisher;
+  readonly checkpoints: CheckpointStore;
+  #lw: ListWatcher | undefined;
+  #window: Window | undefined;
+  #leading = false;
+  #lastAckAt = Date.now();
+  #initialListDone = false;
+  /** Totals for this process (also exported as metrics). */
+  readonly stats = { published: 0, listed: 0, gaps: 0, relists: 0, filtered: 0, invalid: 0, failed: 0 };
+
+  constructor(d: WatcherDeps) {
+    this.#d = d;
+    this.#log = d.logger;
+    this.publisher = new Publisher(d.bus, { window: d.cfg.publishWindow });
+    this.checkpoints = new CheckpointStore(d.kv, d.cluster, d.identity, d.logger, d.cfg.checkpointIntervalMs);
+    const m = d.meter;
+    this.#m = {
+      published: m.createCounter('kec_watcher_events_published_total', {
+        description: 'Event observations published to KEC_RAW (acked), by watch_type',
+      }),
+      filtered: m.createCounter('kec_watcher_events_filtered_total', { description: 'Events dropped by filters' }),
+      invalid: m.createCounter('kec_watcher_events_invalid_total', {
+        description: 'Objects that failed normalization (logged, skipped)',
+      }),
+      publishFailures: m.createCounter('kec_watcher_publish_failures_total', {
+        description: 'Publish attempts that failed, by retryable',
+      }),
+      relists: m.createCounter('kec_watcher_relists_total', { description: 'LISTs after the initial one, by reason' }),
+      gaps: m.createCounter('kec_watcher_gaps_total', { description: 'Gap records published, by reason' }),
+      watchRestarts: m.createCounter('kec_watcher_watch_restarts_total', {
+        description: 'Watches re-opened (timeout, error, stall)',
+      }),
+      lag: m.createHistogram('kec_watcher_event_lag_seconds', {
+        description: 'now - lastTimestamp of watched (ADDED/MODIFIED) events when published',
+        unit: 's',
+        advice: { explicitBucketBoundaries: LAG_BUCKETS },
+      }),
+      publishLatency: m.createHistogram('kec_watcher_publish_duration_seconds', {
+        description: 'Publish to JetStream ack, including retries',
+        unit: 's',
+        advice: { explicitBucketBoundaries: SECONDS_BUCKETS },
+      }),
+    };
+  }
+
+  get leading(): boolean {
+    return this.#leading;
+  }
+
+  /** Liveness: undefined when healthy. */
+  health(): string | undefined {
+    if (!this.#leading || !this.#lw) return undefined;
+    const stuck = this.#d.cfg.stuckAfterMs;
+    const idle = Math.min(this.#lw.idleMs(), Date.now() - this.#lastAckAt);
+    if (idle > stuck) return `leader loop made no progress for ${Math.round(idle / 1000)} s`;
+    if ((this.#window?.inFlight ?? 0) > 0 && Date.now() - this.#lastAckAt > stuck) {
+      return `publishes not acked for ${Math.round((Date.now() - this.#lastAckAt) / 1000)} s`;
+    }
+    return undefined;
+  }
+
+  /** Readiness of the leader part: undefined when ready. */
+  readiness(): string | undefined {
+    return this.health();
+  }
+
+  /** Progress of the current list/watch (undefined when not leading). */
+  get progress() {
+    return this.#lw?.progress;
+  }
+
+  get initialListDone(): boolean {
+    return this.#initialListDone;
+  }
+
+  /** Runs while leading. Returns when the signal aborts (lost lease or shutdown), after draining in-flight acks. */
+  async lead(signal: AbortSignal): Promise<void> {
+    const { cfg, filter } = this.#d;
+    this.#leading = true;
+    this.#lastAckAt = Date.now();
+    const window = new Window(cfg.publishWindow);
+    this.#window = window;
+    let cp: Awaited<ReturnType<CheckpointStore['read']>>;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        cp = await this.checkpoints.read();
+        break;
+      } catch (err) {
+        this.#log.warn({ err: (err as Error).message }, 'cannot read the checkpoint; retrying');
+        await sleep(backoffDelay(attempt, { initialMs: 200, maxMs: 5000 }), signal);
+        if (signal.aborted) return this.#stopLeading();
+      }
+    }
+    this.#log.info(
+      { checkpoint: cp?.resourceVersion, path: filter.path, fieldSelector: filter.fieldSelector },
+      'leading: starting list/watch',
+    );
+    const tracker = new ResourceVersionTracker(cp?.resourceVersion);
+    const lw = new ListWatcher({
+      client: this.#d.kube,
+      path: filter.path,
+      fieldSelector: filter.fieldSelector || undefined,
+      pageSize: cfg.pageSize,
+      resumeFrom: cp ? { resourceVersion: cp.resourceVersion, time: cp.time } : undefined,
+      watchTimeoutSeconds: cfg.watchTimeoutSeconds,
+      stallAfterMs: cfg.stallAfterMs,
+      stallCheckIntervalMs: Math.max(1000, Math.min(15_000, Math.round(cfg.stallAfterMs / 4))),
+      logger: this.#log,
+    });
+    this.#lw = lw;
+    let pendingListEnd: string | undefined;
+    let restartsSeen = 0;
+    const onDone = (token: TrackerToken): void => {
+      const c = tracker.done(token);
+      if (c !== undefined) this.checkpoints.offer(c);
+    };
+    const handle = async (obj: Record<string, unknown>, watchType: KecWatchType, trackRV: string): Promise<void> => {
+      const token = tracker.add(trackRV);
+      let ev: KecEvent;
+      try {
+        ev = normalizeEvent(obj, { cluster: this.#d.cluster, watchType });
+      } catch (err) {
+        this.stats.invalid++;
+        this.#m.invalid.add(1);
+        this.#log.warn({ err: (err as Error).message, resourceVersion: trackRV }, 'cannot normalize object; skipped');
+        onDone(token);
+        return;
+      }
+      if (!filter.accept(ev)) {
+        this.stats.filtered++;
+        this.#m.filtered.add(1);
+        onDone(token);
+        return;
+      }
+      if (!(await window.acquire(signal))) return; // fenced or stopping: no further publish
+      const started = performance.now();
+      void this.#publishWithRetry(ev, signal).then(
+        (ok) => {
+          window.release();
+          if (!ok) return; // aborted before an ack: not done, the checkpoint stays behind it
+          this.#lastAckAt = Date.now();
+          this.stats.published++;
+          if (watchType === 'LISTED') this.stats.listed++;
+          this.#m.published.add(1, { watch_type: watchType });
+          this.#m.publishLatency.record((performance.now() - started) / 1000);
+          if (watchType === 'ADDED' || watchType === 'MODIFIED') {
+            const t = Date.parse(ev.lastTimestamp);
+            if (Number.isFinite(t)) this.#m.lag.record(Math.max(0, (Date.now() - t) / 1000));
+          }
+          onDone(token);
+        },
+        (err: unknown) => {
+          window.release();
+          // Not retryable (e.g. larger than max_msg_size): logged and counted, then skipped so the loop goes on.
+          this.stats.failed++;
+          this.#log.error(
+            { err: (err as Error).message, uid: ev.uid, resourceVersion: ev.resourceVersion },
+            'publish failed for good; skipped',
+          );
+          onDone(token);
+        },
+      );
+    };
+
+    try {
+      for await (const item of lw.run(signal) as AsyncGenerator<ListWatchItem>) {
+        if (signal.aborted) break;
+        const restarts = lw.progress.watchRestarts;
+        if (restarts > restartsSeen) {
+          this.#m.watchRestarts.add(restarts - restartsSeen);
+          restartsSeen = restarts;
+        }
+        switch (item.kind) {
+          case 'list-start':
+            tracker.beginList();
+            this.#log.info({ reason: item.reason }, 'listing events');
+            break;
+          case 'list-page':
+            for (const obj of item.items) {
+              await handle(obj, 'LISTED', item.resourceVersion);
+              if (signal.aborted) break;
+            }
+            break;
+          case 'list-end':
+            this.#log.info({ reason: item.reason, resourceVersion: item.resourceVersion }, 'list complete; watching');
+            if (item.reason === 'initial') {
+              this.#initialListDone = true;
+              const c = tracker.complete(item.resourceVersion);
+              if (c !== undefined) this.checkpoints.offer(c);
+            } else {
+              this.stats.relists++;
+              this.#m.relists.add(1, { reason: item.reason });
+              // Hold the checkpoint behind the gap until the gap record is stored (a crash must not lose it).
+              pendingListEnd = item.resourceVersion;
+            }
+            break;
+          case 'gap': {
+            await this.#publishGap(item, signal);
+            this.#initialListDone = true;
+            if (pendingListEnd !== undefined) {
+              const c = tracker.complete(pendingListEnd);
+              if (c !== undefined) this.checkpoints.offer(c);
+              pendingListEnd = undefined;
+            }
+            break;
+          }
+          case 'event':
+            await handle(item.object, item.type, item.resourceVersion);
+            break;
+          case 'bookmark': {
+            const c = tracker.complete(item.resourceVersion);
+            if (c !== undefined) this.checkpoints.offer(c);
+            break;
+          }
+        }
+      }
+    } finally {
+      // Let what was sent be acked (bounded), then store the checkpoint it allows.
+      await window.idle(5_000);
+      try {
+        await this.checkpoints.flush();
+      } catch (err) {
+        this.#log.warn({ err: (err as Error).message }, 'final checkpoint write failed');
+      }
+      this.#stopLeading();
+    }
+  }
+
+  #stopLeading(): void {
+    this.#leading = false;
+    this.#lw = undefined;
+    this.#window = undefined;
+  }
+
+  /** Publishes until acked; false when the signal aborted first. Rejects only for errors retrying cannot fix. */
+  async #publishWithRetry(ev: KecEvent, signal: AbortSignal): Promise<boolean> {
+    const subject = this.#d.bus.subjects.raw(this.#d.cluster, ev.namespace, ev.regarding.kind || 'Unknown');
+    const msgId = eventMsgId(this.#d.cluster, ev.uid, ev.resourceVersion);
+    const payload = JSON.stringify(ev);
+    for (let attempt = 0; ; attempt++) {
+      if (signal.aborted) return false;
+      try {
+        await this.publisher.publish(subject, payload, { msgId });
+        return true;
+      } catch (err) {
+        const retryable = !(err instanceof PublishError) || err.retryable;
+        this.#m.publishFailures.add(1, { retryable: String(retryable) });
+        if (!retryable) throw err;
+        if (attempt % 10 === 0) this.#log.warn({ err: (err as Error).message, attempt }, 'publish failed; retrying');
+        await sleep(backoffDelay(attempt, { initialMs: 100, maxMs: 5000 }), signal);
+      }
+    }
+  }
+
+  async #publishGap(item: Extract<ListWatchItem, { kind: 'gap' }>, signal: AbortSignal): Promise<void> {
+    const g: GapRecord = {
+      schema: GAP_SCHEMA,
+      cluster: this.#d.cluster,
+      fromResourceVersion: item.fromResourceVersion,
+      toResourceVersion: item.toResourceVersion,
+      fromTime: new Date(item.fromTime).toISOString(),
+      toTime: new Date(item.toTime).toISOString(),
+      reason: item.reason,
+      detectedBy: this.#d.identity,
+    };
+    this.#log.warn(g, 'gap: observations in this window may be missing');
+    const subject = this.#d.bus.subjects.gaps(this.#d.cluster);
+    for (let attempt = 0; !signal.aborted; attempt++) {
+      try {
+        await this.publisher.publish(subject, g, { msgId: gapMsgId(g) });
+        this.stats.gaps++;
+        this.#m.gaps.add(1, { reason: g.reason });
+        return;
+      } catch (err) {
+        this.#log.warn({ err: (err as Error).message, attempt }, 'gap publish failed; retrying');
+        await sleep(backoffDelay(attempt, { initialMs: 100, maxMs: 5000 }), signal);
+      }
+    }
+  }
+}
+
+async function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return;
+  await new Promise<void>((resolve) => {
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
