@@ -8,6 +8,7 @@ export { defaultIdentity, LeaderElector, microTime } from './leader.ts';
 export type { ListOptions, ListPage } from './list.ts';
 export { currentResourceVersion, paginatedList } from './list.ts';
 export type {
+  Gap,
   ListReason,
   ListWatcherLogger,
   ListWatcherOptions,

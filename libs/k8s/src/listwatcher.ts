@@ -16,24 +16,30 @@ export type ListWatchItem =
   | { kind: 'list-start'; reason: ListReason }
   /** One page of the list; `restarted` means the pass restarted after an expired continue token. */
   | { kind: 'list-page'; items: Record<string, unknown>[]; resourceVersion: string; restarted: boolean }
-  /** The list is complete: every object in the collection at `resourceVersion` has been yielded. */
-  | { kind: 'list-end'; resourceVersion: string; reason: ListReason }
+  /**
+   * The list is complete: every object in the collection at `resourceVersion` has been yielded. After a relist that
+   * bridged lost continuity, `gap` says which window could only be recovered as current state (absent when the
+   * window is empty: the list RV is not newer than the last RV seen).
+   */
+  | { kind: 'list-end'; resourceVersion: string; reason: ListReason; gap?: Gap }
   | { kind: 'event'; type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: WatchFrame['object']; resourceVersion: string }
   /** Everything up to `resourceVersion` has been delivered. */
-  | { kind: 'bookmark'; resourceVersion: string }
-  /**
-   * Continuity was lost between two resourceVersions: changes in (fromResourceVersion, toResourceVersion] were
-   * recovered only as the current state the relist returned; intermediate states and objects deleted in between
-   * are not recoverable. Yielded right after the list-end of the relist that closed it.
-   */
-  | {
-      kind: 'gap';
-      fromResourceVersion: string;
-      toResourceVersion: string;
-      fromTime: number;
-      toTime: number;
-      reason: Exclude<ListReason, 'initial'>;
-    };
+  | { kind: 'bookmark'; resourceVersion: string };
+
+/**
+ * Continuity was lost between two resourceVersions: changes in (fromResourceVersion, toResourceVersion] were
+ * recovered only as the current state the relist returned; intermediate states and objects deleted in between
+ * are not recoverable.
+ */
+export interface Gap {
+  fromResourceVersion: string;
+  toResourceVersion: string;
+  /** Epoch ms of the last frame before continuity was lost (or of the resume point). */
+  fromTime: number;
+  /** Epoch ms when the relist completed. */
+  toTime: number;
+  reason: Exclude<ListReason, 'initial'>;
+}
 
 export interface ListWatcherLogger {
   debug(obj: object, msg?: string): void;
@@ -169,19 +175,21 @@ export class ListWatcher {
           }
           p.consecutiveErrors = 0;
           if (reason !== 'initial') p.relists++;
-          yield { kind: 'list-end', resourceVersion: listRV, reason };
-          if (gapFrom) {
+          let gap: Gap | undefined;
+          if (gapFrom && compareResourceVersion(listRV, gapFrom.resourceVersion) > 0) {
             p.gaps++;
-            yield {
-              kind: 'gap',
+            gap = {
               fromResourceVersion: gapFrom.resourceVersion,
               toResourceVersion: listRV,
               fromTime: gapFrom.time,
               toTime: clock.now(),
               reason: gapFrom.reason,
             };
-            gapFrom = undefined;
           }
+          gapFrom = undefined;
+          yield gap
+            ? { kind: 'list-end', resourceVersion: listRV, reason, gap }
+            : { kind: 'list-end', resourceVersion: listRV, reason };
           rv = listRV;
           p.resourceVersion = rv;
           lastFrameAt = clock.now();

@@ -55,9 +55,18 @@ test('tracker - the checkpoint never moves backwards and memory is released', ()
 });
 
 test('clock - backoff is jittered and capped', () => {
-  assert.equal(backoffDelay(0, { initialMs: 100, maxMs: 1000 }, () => 1), 100);
-  assert.equal(backoffDelay(0, { initialMs: 100, maxMs: 1000 }, () => 0), 50);
-  assert.equal(backoffDelay(20, { initialMs: 100, maxMs: 1000 }, () => 1), 1000);
+  assert.equal(
+    backoffDelay(0, { initialMs: 100, maxMs: 1000 }, () => 1),
+    100,
+  );
+  assert.equal(
+    backoffDelay(0, { initialMs: 100, maxMs: 1000 }, () => 0),
+    50,
+  );
+  assert.equal(
+    backoffDelay(20, { initialMs: 100, maxMs: 1000 }, () => 1),
+    1000,
+  );
 });
 
 test('leader - MicroTime has exactly six fractional digits', () => {

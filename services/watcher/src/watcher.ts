@@ -3,6 +3,7 @@
 import { type Bus, type KV, PublishError, Publisher } from '@kec/bus';
 import {
   backoffDelay,
+  type Gap,
   type KubeClient,
   ListWatcher,
   type ListWatchItem,
@@ -207,7 +208,6 @@ export class Watcher {
       logger: this.#log,
     });
     this.#lw = lw;
-    let pendingListEnd: string | undefined;
     let restartsSeen = 0;
     const onDone = (token: TrackerToken): void => {
       const c = tracker.done(token);
@@ -280,27 +280,21 @@ export class Watcher {
               if (signal.aborted) break;
             }
             break;
-          case 'list-end':
-            this.#log.info({ reason: item.reason, resourceVersion: item.resourceVersion }, 'list complete; watching');
-            if (item.reason === 'initial') {
-              this.#initialListDone = true;
-              const c = tracker.complete(item.resourceVersion);
-              if (c !== undefined) this.checkpoints.offer(c);
-            } else {
+          case 'list-end': {
+            this.#log.info(
+              { reason: item.reason, resourceVersion: item.resourceVersion, gap: item.gap !== undefined },
+              'list complete; watching',
+            );
+            if (item.reason !== 'initial') {
               this.stats.relists++;
               this.#m.relists.add(1, { reason: item.reason });
-              // Hold the checkpoint behind the gap until the gap record is stored (a crash must not lose it).
-              pendingListEnd = item.resourceVersion;
             }
-            break;
-          case 'gap': {
-            await this.#publishGap(item, signal);
+            // The checkpoint stays behind the gap until the gap record is stored: a crash must not lose it.
+            if (item.gap) await this.#publishGap(item.gap, signal);
+            if (signal.aborted) break;
             this.#initialListDone = true;
-            if (pendingListEnd !== undefined) {
-              const c = tracker.complete(pendingListEnd);
-              if (c !== undefined) this.checkpoints.offer(c);
-              pendingListEnd = undefined;
-            }
+            const c = tracker.complete(item.resourceVersion);
+            if (c !== undefined) this.checkpoints.offer(c);
             break;
           }
           case 'event':
@@ -351,7 +345,7 @@ export class Watcher {
     }
   }
 
-  async #publishGap(item: Extract<ListWatchItem, { kind: 'gap' }>, signal: AbortSignal): Promise<void> {
+  async #publishGap(item: Gap, signal: AbortSignal): Promise<void> {
     const g: GapRecord = {
       schema: GAP_SCHEMA,
       cluster: this.#d.cluster,

@@ -1,0 +1,210 @@
+// Test harness: kube-sim + real NATS with random subject root, stream prefix, KV bucket and Lease name.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Bus, connectBus } from '@kec/bus';
+import { loadConfig, sharedConfigSpec } from '@kec/config';
+import { type KubeSim, type KubeSimOptions, startKubeSim } from '@kec/kube-sim';
+import { isNewerObservation, type KecEvent } from '@kec/model';
+import type { RunningService, ServiceContext } from '@kec/runtime';
+import { metrics, trace } from '@opentelemetry/api';
+import { pino } from 'pino';
+import { watcherService } from '../src/index.ts';
+
+export const NATS_URL = process.env.KEC_NATS_URL ?? 'nats://127.0.0.1:4222';
+const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'main.ts');
+
+export interface Env {
+  id: string;
+  sim: KubeSim;
+  bus: Bus;
+  cluster: string;
+  rawStream: string;
+  gapStream: string;
+  bucket: string;
+  /** KEC_* environment for a watcher of this test. */
+  env: Record<string, string>;
+  cleanup(): Promise<void>;
+}
+
+export async function setup(opts: { sim?: KubeSimOptions; watcherEnv?: Record<string, string> } = {}): Promise<Env> {
+  const id = randomBytes(4).toString('hex');
+  const sim = await startKubeSim({ port: 0, ...opts.sim });
+  const root = `t${id}`;
+  const prefix = `T${id}_`;
+  const bucket = `kw_${id}`;
+  const cluster = `c${id}`;
+  const bus = await connectBus({ url: NATS_URL, name: `watcher-test-${id}`, root, logger: pino({ level: 'silent' }) });
+  const env: Record<string, string> = {
+    KEC_CLUSTER: cluster,
+    KEC_NATS_URL: NATS_URL,
+    KEC_METRICS_PORT: '0',
+    KEC_LOG_LEVEL: 'warn',
+    KEC_WATCHER_KUBECONFIG: sim.kubeconfigPath,
+    KEC_WATCHER_SUBJECT_ROOT: root,
+    KEC_WATCHER_STREAM_PREFIX: prefix,
+    KEC_WATCHER_KV_BUCKET: bucket,
+    KEC_WATCHER_LEASE_NAME: `kec-watcher-${id}`,
+    KEC_WATCHER_CHECKPOINT_INTERVAL_MS: '200',
+    ...opts.watcherEnv,
+  };
+  const children = new Set<ChildProcess>();
+  const e: Env = {
+    id,
+    sim,
+    bus,
+    cluster,
+    rawStream: `${prefix}KEC_RAW`,
+    gapStream: `${prefix}KEC_GAPS`,
+    bucket,
+    env,
+    async cleanup() {
+      for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+      for (const s of [e.rawStream, e.gapStream, `KV_${bucket}`]) await bus.jsm.streams.delete(s).catch(() => false);
+      await bus.close();
+      await sim.close();
+    },
+  };
+  trackChildren = children;
+  return e;
+}
+
+let trackChildren: Set<ChildProcess> | undefined;
+
+/** Starts the watcher service in this process (the real ServiceDefinition). */
+export async function startInProcess(
+  env: Record<string, string>,
+): Promise<{ running: RunningService; abort: AbortController; health: () => string | undefined }> {
+  const shared = loadConfig(sharedConfigSpec, { env });
+  const abort = new AbortController();
+  const checks: Array<() => string | undefined> = [];
+  const ctx: ServiceContext = {
+    shared,
+    env,
+    configFile: undefined,
+    logger: pino({ level: env.KEC_LOG_LEVEL ?? 'warn' }),
+    meter: metrics.getMeter('watcher-test'),
+    tracer: trace.getTracer('watcher-test'),
+    registerHealthCheck: (_n, c) => {
+      checks.push(c);
+    },
+    signal: abort.signal,
+  };
+  const running = await watcherService.start(ctx);
+  return { running, abort, health: () => checks.map((c) => c()).find((x) => x !== undefined) };
+}
+
+export interface Child {
+  proc: ChildProcess;
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+/** Starts the watcher as a child process (`node services/watcher/src/main.ts`). */
+export function spawnWatcher(env: Record<string, string>): Child {
+  const proc = spawn(process.execPath, [MAIN], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  trackChildren?.add(proc);
+  let out = '';
+  proc.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+    if (out.length > 200_000) out = out.slice(-100_000);
+  });
+  proc.stderr?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  return { proc, output: () => out, exited };
+}
+
+/** Waits until fn() is truthy, polling; throws with `what` after the deadline. */
+export async function waitFor<T>(
+  what: string,
+  fn: () => T | Promise<T>,
+  timeoutMs = 20_000,
+  everyMs = 100,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export async function streamCount(bus: Bus, stream: string): Promise<number> {
+  try {
+    return (await bus.jsm.streams.info(stream)).state.messages;
+  } catch {
+    return 0;
+  }
+}
+
+export interface StoredMsg<T = KecEvent> {
+  seq: number;
+  subject: string;
+  msgId: string | undefined;
+  data: T;
+}
+
+/** Reads every message of a stream in order (an ordered consumer). */
+export async function readAll<T = KecEvent>(bus: Bus, stream: string): Promise<StoredMsg<T>[]> {
+  const total = await streamCount(bus, stream);
+  const out: StoredMsg<T>[] = [];
+  if (total === 0) return out;
+  const c = await bus.js.consumers.get(stream);
+  const it = await c.consume({ max_messages: 1000 });
+  for await (const m of it) {
+    out.push({ seq: m.seq, subject: m.subject, msgId: m.headers?.get('Nats-Msg-Id'), data: m.json<T>() });
+    if (out.length >= total || m.info.pending === 0) break;
+  }
+  await it.close();
+  return out;
+}
+
+/**
+ * A downstream consumer applying the documented replay rule: per uid keep the last applied (resourceVersion,
+ * count); drop an observation that is not newer; occurrences = count - previous count; DELETED adds none.
+ */
+export function replay(msgs: Iterable<KecEvent>): { occurrences: number; last: Map<string, KecEvent> } {
+  const last = new Map<string, KecEvent>();
+  let occurrences = 0;
+  for (const ev of msgs) {
+    const prev = last.get(ev.uid);
+    if (!isNewerObservation(prev, ev)) continue;
+    if (ev.watchType !== 'DELETED') occurrences += ev.count - (prev?.count ?? 0);
+    last.set(ev.uid, ev);
+  }
+  return { occurrences, last };
+}
+
+export async function readCheckpoint(bus: Bus, bucket: string, cluster: string): Promise<string | undefined> {
+  const kv = await bus.kvm.open(bucket);
+  const e = await kv.get(`rv.${cluster}`);
+  if (!e || e.operation !== 'PUT' || e.length === 0) return undefined;
+  return e.json<{ resourceVersion: string }>().resourceVersion;
+}
+
+/** A core/v1 Event body like client-go's recorder writes (count 1). */
+export function coreEvent(ns: string, name: string, i: number, at = new Date()): Record<string, unknown> {
+  const t = `${at.toISOString().slice(0, 19)}Z`;
+  return {
+    metadata: { name, namespace: ns },
+    involvedObject: { kind: 'Pod', namespace: ns, name: `pod-${i}`, uid: `pod-uid-${i}`, apiVersion: 'v1' },
+    reason: i % 3 === 0 ? 'BackOff' : 'Pulled',
+    message: `message ${i}`,
+    source: { component: 'kubelet', host: 'node-1' },
+    firstTimestamp: t,
+    lastTimestamp: t,
+    count: 1,
+    type: i % 3 === 0 ? 'Warning' : 'Normal',
+    reportingComponent: 'kubelet',
+    reportingInstance: 'node-1',
+  };
+}
