@@ -208,3 +208,118 @@ export function coreEvent(ns: string, name: string, i: number, at = new Date()):
     reportingInstance: 'node-1',
   };
 }
+
+/** One write the driver made: an observation that should reach the stream (or fall inside a gap). */
+export interface Written {
+  uid: string;
+  rv: string;
+  count: number;
+}
+
+/**
+ * Writes events like client-go's core recorder: create with count 1, then PATCH count/lastTimestamp on repeats.
+ * Keeps the ground truth: every observation written, and each uid's latest count.
+ */
+export class EventWriter {
+  readonly sim: KubeSim;
+  readonly written: Written[] = [];
+  readonly latest = new Map<string, { count: number; rv: string; name: string; ns: string }>();
+  #n = 0;
+  #stop = false;
+  #loop: Promise<void> | undefined;
+  readonly #prefix: string;
+
+  constructor(sim: KubeSim, prefix = 'w') {
+    this.sim = sim;
+    this.#prefix = prefix;
+  }
+
+  /** Sum of the latest counts: the occurrences a correct downstream must count. */
+  get occurrences(): number {
+    let s = 0;
+    for (const v of this.latest.values()) s += v.count;
+    return s;
+  }
+
+  async step(): Promise<void> {
+    const i = this.#n++;
+    const names = [...this.latest.entries()];
+    if (names.length < 20 || i % 3 === 0) {
+      const ns = `ns-${i % 4}`;
+      const name = `${this.#prefix}-${i}.${i.toString(16)}`;
+      const o = await this.sim.store.create(`/api/v1/namespaces/${ns}/events`, coreEvent(ns, name, i));
+      const uid = o.metadata.uid as string;
+      const rv = o.metadata.resourceVersion as string;
+      this.latest.set(uid, { count: 1, rv, name, ns });
+      this.written.push({ uid, rv, count: 1 });
+    } else {
+      const [uid, cur] = names[(i * 7919) % names.length]!;
+      const count = cur.count + 1;
+      const o = await this.sim.store.patch(`/api/v1/namespaces/${cur.ns}/events/${cur.name}`, {
+        count,
+        lastTimestamp: `${new Date().toISOString().slice(0, 19)}Z`,
+      });
+      const rv = o.metadata.resourceVersion as string;
+      this.latest.set(uid, { ...cur, count, rv });
+      this.written.push({ uid, rv, count });
+    }
+  }
+
+  /** Writes about `perSecond` observations per second until stop(). */
+  start(perSecond = 200): void {
+    this.#stop = false;
+    this.#loop = (async () => {
+      const batch = Math.max(1, Math.round(perSecond / 50));
+      while (!this.#stop) {
+        for (let k = 0; k < batch; k++) await this.step();
+        await new Promise((r) => setTimeout(r, 20)); // pacing, not synchronisation
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.#stop = true;
+    await this.#loop;
+  }
+}
+
+/**
+ * Checks the stream against the writer's ground truth: each uid's latest count arrived, the replay rule counts
+ * exactly the occurrences written, and every written observation missing from the stream lies inside a gap.
+ */
+export async function verifyAgainstTruth(
+  e: Env,
+  w: EventWriter,
+  /** Index into w.written of the first write made after the watcher's initial LIST (earlier ones are only seen as current state). */
+  from: number,
+  timeoutMs = 20_000,
+): Promise<{ msgs: StoredMsg[]; gaps: StoredMsg<GapLike>[]; missing: Written[] }> {
+  let msgs: StoredMsg[] = [];
+  await waitFor(
+    'every uid with its latest count in KEC_RAW',
+    async () => {
+      msgs = await readAll(e.bus, e.rawStream);
+      const { last } = replay(msgs.map((m) => m.data));
+      for (const [uid, t] of w.latest) if (last.get(uid)?.count !== t.count) return false;
+      return true;
+    },
+    timeoutMs,
+    300,
+  );
+  const gaps = await readAll<GapLike>(e.bus, e.gapStream);
+  const seen = new Set(msgs.map((m) => `${m.data.uid}/${m.data.resourceVersion}`));
+  const missing = w.written.slice(from).filter((x) => !seen.has(`${x.uid}/${x.rv}`));
+  return { msgs, gaps, missing };
+}
+
+export interface GapLike {
+  fromResourceVersion: string;
+  toResourceVersion: string;
+  reason: string;
+  cluster: string;
+}
+
+export function insideSomeGap(rv: string, gaps: GapLike[]): boolean {
+  const n = BigInt(rv);
+  return gaps.some((g) => n > BigInt(g.fromResourceVersion) && n <= BigInt(g.toResourceVersion));
+}
