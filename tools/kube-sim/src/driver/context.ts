@@ -1,0 +1,265 @@
+// What a scenario sees: the cluster, its own random stream, the virtual clock, the component recorders (one per
+// component instance, sharing correlator state the way one kubelet or one controller-manager does), incident
+// bookkeeping and a few object writers.
+
+import type { Clock } from './clock.ts';
+import type { ClusterModel, NodeModel, ObjectRef, PodModel, WorkloadModel } from './cluster.ts';
+import { podPath, podRef } from './cluster.ts';
+import { type GroundTruthLedger, type GtObject, refObject, type Tag } from './ground-truth.ts';
+import type { Player } from './player.ts';
+import { CoreRecorder, type CoreRecorderOptions, type EventSink, EventsRecorder } from './recorders.ts';
+import type { Rng } from './rng.ts';
+
+export class Components {
+  readonly sink: EventSink;
+  readonly coreOptions: CoreRecorderOptions;
+  #core = new Map<string, CoreRecorder>();
+  #events = new Map<string, EventsRecorder>();
+
+  constructor(sink: EventSink, coreOptions: CoreRecorderOptions = {}) {
+    this.sink = sink;
+    this.coreOptions = coreOptions;
+  }
+
+  core(component: string, host?: string): CoreRecorder {
+    const key = `${component}/${host ?? ''}`;
+    let r = this.#core.get(key);
+    if (!r) {
+      r = new CoreRecorder(this.sink, host ? { component, host } : { component }, this.coreOptions);
+      this.#core.set(key, r);
+    }
+    return r;
+  }
+
+  kubelet(node: string): CoreRecorder {
+    return this.core('kubelet', node);
+  }
+
+  /** kube-controller-manager controllers: deployment-controller, replicaset-controller, job-controller, ... */
+  controller(name: string): CoreRecorder {
+    return this.core(name);
+  }
+
+  /** node-problem-detector's kernel monitor on a node. */
+  npd(node: string): CoreRecorder {
+    return this.core('kernel-monitor', node);
+  }
+
+  autoscaler(): CoreRecorder {
+    return this.core('cluster-autoscaler');
+  }
+
+  /** The scheduler writes events.k8s.io/v1 events. */
+  scheduler(): EventsRecorder {
+    return this.eventsRecorder('default-scheduler', 'default-scheduler-ip-10-0-0-10');
+  }
+
+  eventsRecorder(controller: string, instance: string): EventsRecorder {
+    const key = `${controller}/${instance}`;
+    let r = this.#events.get(key);
+    if (!r) {
+      r = new EventsRecorder(this.sink, controller, instance);
+      this.#events.set(key, r);
+    }
+    return r;
+  }
+
+  get allEventsRecorders(): EventsRecorder[] {
+    return [...this.#events.values()];
+  }
+}
+
+export interface Incident {
+  id: string;
+  tag: Tag;
+  root: Tag;
+  affect(obj: ObjectRef | GtObject): void;
+  rootObject(reason: string, obj: ObjectRef | GtObject, detail?: string): void;
+}
+
+export class ScenarioContext {
+  readonly scenario: string;
+  readonly cluster: ClusterModel;
+  readonly rng: Rng;
+  readonly clock: Clock;
+  readonly c: Components;
+  readonly sink: EventSink;
+  readonly ledger: GroundTruthLedger;
+  readonly busy: Set<string>;
+  readonly #player: Player;
+  #held: string[] = [];
+
+  constructor(
+    scenario: string,
+    cluster: ClusterModel,
+    rng: Rng,
+    player: Player,
+    c: Components,
+    ledger: GroundTruthLedger,
+    busy: Set<string>,
+  ) {
+    this.scenario = scenario;
+    this.cluster = cluster;
+    this.rng = rng;
+    this.#player = player;
+    this.clock = player.clock;
+    this.c = c;
+    this.sink = c.sink;
+    this.ledger = ledger;
+    this.busy = busy;
+  }
+
+  get alive(): boolean {
+    return this.#player.alive;
+  }
+
+  sleep(ms: number): Promise<void> {
+    return this.#player.sleep(ms);
+  }
+
+  /** Sleep a jittered duration (±20%). */
+  wait(ms: number): Promise<void> {
+    return this.#player.sleep(ms * (0.8 + this.rng.next() * 0.4));
+  }
+
+  open(title: string, namespace?: string): Incident {
+    const id = this.ledger.openIncident(this.scenario, title, this.clock.now(), namespace);
+    const ledger = this.ledger;
+    const asObj = (o: ObjectRef | GtObject): GtObject => ('apiVersion' in o ? refObject(o) : o);
+    return {
+      id,
+      tag: { incident: id },
+      root: { incident: id, root: true },
+      affect: (o) => ledger.affect(id, asObj(o)),
+      rootObject: (reason, o, detail) => ledger.setRootObject(id, reason, asObj(o), detail),
+    };
+  }
+
+  /** Reserves pods no other scenario is using (released by release()). */
+  takePods(filter: (p: PodModel) => boolean, n: number): PodModel[] {
+    const free = this.cluster.pods.filter((p) => p.phase === 'Running' && !this.busy.has(p.uid) && filter(p));
+    const got = this.rng.sample(free, n);
+    for (const p of got) this.hold(p.uid);
+    return got;
+  }
+
+  takeWorkload(
+    kind: WorkloadModel['kind'] | WorkloadModel['kind'][],
+    filter: (w: WorkloadModel) => boolean = () => true,
+  ): WorkloadModel | undefined {
+    const kinds = Array.isArray(kind) ? kind : [kind];
+    const free = this.cluster.workloads.filter(
+      (w) => kinds.includes(w.kind) && !this.busy.has(w.uid) && w.pods.every((p) => !this.busy.has(p.uid)) && filter(w),
+    );
+    if (free.length === 0) return undefined;
+    const w = this.rng.pick(free);
+    this.hold(w.uid);
+    for (const p of w.pods) this.hold(p.uid);
+    return w;
+  }
+
+  takeNode(): NodeModel | undefined {
+    const free = this.cluster.nodes.filter((n) => !this.busy.has(n.uid));
+    if (free.length === 0) return undefined;
+    const n = this.rng.pick(free);
+    this.hold(n.uid);
+    return n;
+  }
+
+  hold(key: string): void {
+    this.busy.add(key);
+    this.#held.push(key);
+  }
+
+  release(): void {
+    for (const k of this.#held) this.busy.delete(k);
+    this.#held = [];
+  }
+
+  podRef(pod: PodModel, fieldPath?: string): ObjectRef {
+    return podRef(pod, this.sink.uids, fieldPath);
+  }
+
+  nodeRef(node: NodeModel, kubeletStyle = false): ObjectRef {
+    // kubelet and node-problem-detector use the node name as the uid of their node reference.
+    return { kind: 'Node', name: node.name, uid: kubeletStyle ? node.name : node.uid, apiVersion: 'v1' };
+  }
+
+  workloadRef(w: WorkloadModel): ObjectRef {
+    const apiVersion = w.kind === 'CronJob' ? 'batch/v1' : 'apps/v1';
+    const ref: ObjectRef = { kind: w.kind, namespace: w.namespace, name: w.name, uid: w.uid, apiVersion };
+    const rv = this.sink.uids.rv(w.uid);
+    if (rv) ref.resourceVersion = rv;
+    return ref;
+  }
+
+  nodeOf(pod: PodModel): NodeModel {
+    return this.cluster.nodes.find((n) => n.name === pod.node) ?? (this.cluster.nodes[0] as NodeModel);
+  }
+
+  /** Merge-patches a pod's status (kubelet's status manager). */
+  podStatus(pod: PodModel, status: Record<string, unknown>): void {
+    this.sink.writeObject('PATCH', `${podPath(pod)}/status`, { status });
+  }
+
+  /** A new pod under an owner (ReplicaSet, Job, StatefulSet), created through the API. */
+  newPod(
+    owner: { apiVersion: string; kind: string; name: string; uid: string },
+    w: WorkloadModel,
+    name: string,
+    labels: Record<string, string>,
+    opts: { node?: NodeModel; phase?: string; image?: string } = {},
+  ): PodModel {
+    const node = opts.node;
+    const pod: PodModel = {
+      name,
+      namespace: w.namespace,
+      uid: this.rng.uuid(),
+      node: node?.name ?? '',
+      ip: node ? `10.244.${this.cluster.nodes.indexOf(node)}.${this.rng.int(2, 254)}` : '',
+      containers: [{ name: w.container, image: opts.image ?? w.image }],
+      owner,
+      workload: { kind: w.kind, name: w.name },
+      labels,
+      phase: opts.phase ?? 'Pending',
+    };
+    this.hold(pod.uid);
+    const now = new Date(this.clock.now()).toISOString().replace(/\.\d+Z$/, 'Z');
+    this.sink.createObject(`/api/v1/namespaces/${w.namespace}/pods`, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name,
+        namespace: w.namespace,
+        uid: pod.uid,
+        labels,
+        creationTimestamp: now,
+        ownerReferences: [{ ...owner, controller: true, blockOwnerDeletion: true }],
+      },
+      spec: {
+        ...(node ? { nodeName: node.name } : {}),
+        containers: [
+          {
+            name: w.container,
+            image: opts.image ?? w.image,
+            resources: { requests: { cpu: '500m', memory: '512Mi' } },
+          },
+        ],
+        restartPolicy: owner.kind === 'Job' ? 'Never' : 'Always',
+      },
+      status: {
+        phase: pod.phase,
+        ...(node ? { hostIP: node.ip, podIP: pod.ip, podIPs: [{ ip: pod.ip }] } : {}),
+        conditions: node
+          ? [{ type: 'PodScheduled', status: 'True', lastTransitionTime: now }]
+          : [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', lastTransitionTime: now }],
+      },
+    });
+    return pod;
+  }
+
+  deletePod(pod: PodModel): void {
+    pod.phase = 'Deleted';
+    this.sink.writeObject('DELETE', podPath(pod), undefined);
+  }
+}
