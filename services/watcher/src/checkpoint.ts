@@ -39,7 +39,7 @@ export class CheckpointStore {
 
   async read(): Promise<Checkpoint | undefined> {
     const e = await this.#kv.get(this.#key);
-    if (!e || e.operation !== 'PUT' || e.length === 0) return undefined;
+    if (e?.operation !== 'PUT' || e.length === 0) return undefined;
     try {
       const c = e.json<Checkpoint>();
       if (typeof c.resourceVersion !== 'string' || c.resourceVersion === '') return undefined;

@@ -83,7 +83,7 @@ export async function startInProcess(
     shared,
     env,
     configFile: undefined,
-    logger: pino({ level: env.KEC_LOG_LEVEL ?? 'warn' }),
+    logger: pino({ level: process.env.KEC_TEST_LOG_LEVEL ?? 'error' }),
     meter: metrics.getMeter('watcher-test'),
     tracer: trace.getTracer('watcher-test'),
     registerHealthCheck: (_n, c) => {
@@ -129,7 +129,7 @@ export async function waitFor<T>(
   for (;;) {
     try {
       const v = await fn();
-      if (v) return v;
+      if (v) return v as NonNullable<Awaited<T>>;
     } catch (err) {
       last = err;
     }
@@ -187,7 +187,7 @@ export function replay(msgs: Iterable<KecEvent>): { occurrences: number; last: M
 export async function readCheckpoint(bus: Bus, bucket: string, cluster: string): Promise<string | undefined> {
   const kv = await bus.kvm.open(bucket);
   const e = await kv.get(`rv.${cluster}`);
-  if (!e || e.operation !== 'PUT' || e.length === 0) return undefined;
+  if (e?.operation !== 'PUT' || e.length === 0) return undefined;
   return e.json<{ resourceVersion: string }>().resourceVersion;
 }
 
