@@ -1,6 +1,17 @@
 // @kec/bus: NATS JetStream for kec — connection, subject grammar, streams and consumers, publisher, consumer loop, KV.
 export { type Bus, type ConnectBusOptions, connectBus } from './connect.ts';
 export {
+  type BatchConsumeOptions,
+  type BatchResult,
+  type BusMessage,
+  type ConsumeOptions,
+  type ConsumerHandle,
+  consume,
+  type DeadLetterReason,
+  DLQ_HEADERS,
+  type SingleConsumeOptions,
+} from './consume.ts';
+export {
   BusConnectError,
   BusError,
   ConsumeError,
@@ -11,7 +22,14 @@ export {
   SubjectError,
 } from './errors.ts';
 export { type KV, type OpenKvOptions, openKv } from './kv.ts';
-export { encodePayload, type PubAck, Publisher, type PublisherOptions, type PublishOptions } from './publisher.ts';
+export {
+  encodePayload,
+  type PubAck,
+  Publisher,
+  type PublisherOptions,
+  type PublishOptions,
+  toPublishError,
+} from './publisher.ts';
 export {
   type ConsumerSpec,
   configDiff,

@@ -28,7 +28,9 @@ export interface TestBus {
     name: string,
     opts?: { ackWaitMs?: number; maxDeliver?: number; maxAckPending?: number; filterSubject?: string },
   ): Promise<void>;
-  /** Deletes every stream this test created and closes the connection. */
+  /** Registers something to stop before cleanup (a consumer handle). */
+  track<T extends { stop(): Promise<void> }>(h: T): T;
+  /** Stops tracked handles, deletes every stream this test created and closes the connection. */
   cleanup(): Promise<void>;
 }
 
@@ -37,6 +39,7 @@ export async function testBus(name = 'bus-test'): Promise<TestBus> {
   const bus = await connectBus({ url: NATS_URL, name, root: `t${id}`, logger: pino({ level: 'silent' }) });
   const prefix = `T${id}_`;
   const created: string[] = [];
+  const handles: Array<{ stop(): Promise<void> }> = [];
   return {
     bus,
     prefix,
@@ -51,7 +54,12 @@ export async function testBus(name = 'bus-test'): Promise<TestBus> {
     async durable(stream, durable, opts = {}) {
       await ensureConsumer(bus.jsm, stream, consumerSpec(durable, opts));
     },
+    track(h) {
+      handles.push(h);
+      return h;
+    },
     async cleanup() {
+      await Promise.allSettled(handles.map((h) => h.stop()));
       for (const s of created) {
         try {
           await bus.jsm.streams.delete(s);
