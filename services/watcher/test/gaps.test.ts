@@ -125,12 +125,12 @@ test('gaps - TTL expiry is published as DELETED and never counted as an occurren
   const occurrencesBefore = replay(before.map((m) => m.data)).occurrences;
   const expired = e.sim.expireEventsNow({ all: true });
   assert.ok(expired > 0);
-  const msgs = await waitFor(
+  let msgs: StoredMsg[] = [];
+  await waitFor(
     'every expiry published as DELETED',
     async () => {
-      const all = await readAll(e.bus, e.rawStream);
-      const deleted = all.filter((m) => m.data.watchType === 'DELETED');
-      return deleted.length >= expired ? all : undefined;
+      msgs = await readAll(e.bus, e.rawStream);
+      return msgs.filter((m) => m.data.watchType === 'DELETED').length >= expired;
     },
     20_000,
   );
