@@ -8,3 +8,17 @@ export type { InProcessStore, KubeSim, KubeSimOptions, SimClock, SimFaults, SimS
 export { startKubeSim } from './server/sim.ts';
 
 // --- driver (tools/kube-sim/src/driver): exports added by the driver engineer below this line ---
+export type { ClusterModel, ClusterOptions, NodeModel, ObjectRef, PodModel, WorkloadModel } from './driver/cluster.ts';
+export { applyCluster, planCluster, UidMap } from './driver/cluster.ts';
+export type { Clock } from './driver/clock.ts';
+export { microTime, parseDuration, VirtualClock } from './driver/clock.ts';
+export { DriverConfigError, KubeApiError } from './driver/errors.ts';
+export type { GroundTruth, GtEvent, GtIncident, Tag } from './driver/ground-truth.ts';
+export { GROUND_TRUTH_SCHEMA, GroundTruthLedger } from './driver/ground-truth.ts';
+export { KubeClient } from './driver/http.ts';
+export type { CoreRecorderOptions, WriteStats } from './driver/recorders.ts';
+export { COMBINED_PREFIX, CoreRecorder, EventSink, EventsRecorder } from './driver/recorders.ts';
+export type { RunOptions, RunResult, SimHandle } from './driver/run.ts';
+export { runScenarios, selectScenarios } from './driver/run.ts';
+export { SCENARIOS, scenarioNames } from './driver/scenarios/index.ts';
+export { WriteQueue } from './driver/write-queue.ts';

@@ -1,0 +1,130 @@
+// ./dev sim: start kube-sim, build a realistic cluster, play scenarios at a rate, write the ground truth.
+//   ./dev sim --port 6443 --scenario all --rate 20 --duration 10m --seed 7
+
+import { join } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { parseDuration } from './driver/clock.ts';
+import { runScenarios, selectScenarios } from './driver/run.ts';
+import { scenarioNames } from './driver/scenarios/index.ts';
+import { startKubeSim } from './server/sim.ts';
+
+const num = (what: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${what} must be a non-negative number`);
+  return n;
+};
+const duration = (v: string) => {
+  try {
+    return parseDuration(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+};
+
+const program = new Command()
+  .name('dev sim')
+  .description('kube-sim with a realistic cluster and the scenario driver')
+  .option('--port <port>', 'port to listen on (0 = any free port)', num('port'), 6443)
+  .option('--host <host>', 'address to listen on', '127.0.0.1')
+  .option('--scenario <names>', `comma-separated scenarios, "all" or "none" (${scenarioNames().join(', ')})`, 'all')
+  .option(
+    '--rate <events_per_s>',
+    'target event occurrences per second (background noise fills around incidents)',
+    num('rate'),
+    20,
+  )
+  .option('--duration <d>', 'how long to play, e.g. 30s, 10m, 2h; 0 = until Ctrl-C', duration, 0)
+  .option('--speed <x>', 'virtual seconds per wall second (compresses back-offs and series timers)', num('speed'), 1)
+  .option('--seed <n>', 'seed for the cluster and the scenarios', '1')
+  .option('--event-ttl <s>', 'event TTL in seconds (--event-ttl of kube-apiserver)', num('event-ttl'), 3600)
+  .option('--nodes <n>', 'number of nodes', num('nodes'), 6)
+  .option('--tls', 'serve HTTPS with a self-signed CA in the kubeconfig', false)
+  .option('--token <t>', 'bearer token to accept (random by default)')
+  .option('--ground-truth <path>', 'where to write the ground truth JSON (default: in the kubeconfig directory)')
+  .option('--no-repeat', 'play each scenario once instead of restarting it')
+  .parse();
+
+const o = program.opts<{
+  port: number;
+  host: string;
+  scenario: string;
+  rate: number;
+  duration: number;
+  speed: number;
+  seed: string;
+  eventTtl: number;
+  nodes: number;
+  tls: boolean;
+  token?: string;
+  groundTruth?: string;
+  repeat: boolean;
+}>();
+
+let scenarios: string[] = [];
+try {
+  scenarios = selectScenarios(o.scenario);
+} catch (e) {
+  program.error((e as Error).message);
+}
+
+const sim = await startKubeSim({
+  port: o.port,
+  host: o.host,
+  eventTtlSeconds: o.eventTtl,
+  tls: o.tls,
+  ...(o.token ? { token: o.token } : {}),
+});
+const dataDir = sim.kubeconfigPath.replace(/\/kubeconfig$/, '');
+const groundTruthPath = o.groundTruth ?? join(dataDir, 'ground-truth.json');
+console.log(`kube-sim listening on ${sim.url}`);
+console.log(`  kubeconfig:  ${sim.kubeconfigPath}`);
+console.log(`  export KUBECONFIG=${sim.kubeconfigPath}`);
+console.log(`  kubectl --kubeconfig ${sim.kubeconfigPath} get events -A --watch`);
+console.log(`  kubectl --server ${sim.url} --token ${sim.token} --insecure-skip-tls-verify get pods -A -o wide`);
+console.log(`  admin:       ${sim.url}/_sim/stats (GET), ${sim.url}/_sim/<fault> (POST)`);
+
+const ac = new AbortController();
+let stopping = false;
+const onSignal = () => {
+  if (stopping) process.exit(130);
+  stopping = true;
+  console.log('\nstopping (Ctrl-C again to force)...');
+  ac.abort();
+};
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+
+const ended = new Promise<void>((resolve) => ac.signal.addEventListener('abort', () => resolve(), { once: true }));
+try {
+  const result = await runScenarios({
+    sim,
+    scenarios,
+    rate: scenarios.length === 0 ? 0 : o.rate,
+    durationMs: o.duration * o.speed, // --duration is wall time; the driver counts virtual time
+    speed: o.speed,
+    seed: o.seed,
+    repeat: o.repeat,
+    groundTruthPath,
+    signal: ac.signal,
+    clusterOptions: { nodes: o.nodes },
+    onClusterReady: (m) =>
+      console.log(
+        `cluster built: ${m.nodes.length} nodes, ${m.namespaces.length} namespaces, ${m.workloads.length} workloads, ${m.pods.length} pods` +
+          (scenarios.length
+            ? `; playing ${scenarios.join(', ')} at ${o.rate} events/s`
+            : '; no scenarios (Ctrl-C to stop)'),
+      ),
+  });
+  const s = result.stats;
+  console.log(
+    `wrote ${s.creates} creates + ${s.patches} patches (${Math.round(s.writesPerSecond)}/s), ${s.failed} failed; ` +
+      `${result.groundTruth.totals.incidents} incidents, ${result.groundTruth.totals.noiseEvents} noise events`,
+  );
+  if (s.lastError) console.log(`last error: ${s.lastError}`);
+  console.log(`ground truth: ${groundTruthPath}`);
+  if (scenarios.length === 0 || o.duration === 0) {
+    if (!ac.signal.aborted) await ended;
+  }
+} finally {
+  await sim.close();
+}
