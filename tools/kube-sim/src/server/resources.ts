@@ -316,3 +316,49 @@ export function apiGroupList(): unknown {
   const groups = [...new Set(RESOURCES.map((r) => r.group).filter((g) => g))];
   return { kind: 'APIGroupList', apiVersion: 'v1', groups: groups.map((g) => apiGroup(g)) };
 }
+
+function gvPath(group: string, version: string): string {
+  return group ? `apis/${group}/${version}` : `api/${version}`;
+}
+
+/** /openapi/v3 root: one entry per group-version, as kubectl's openapi3 client expects. */
+export function openApiV3Root(): unknown {
+  const paths: Record<string, { serverRelativeURL: string }> = {};
+  for (const g of groupVersions()) {
+    const p = gvPath(g.group, g.version);
+    paths[p] = { serverRelativeURL: `/openapi/v3/${p}?hash=kube-sim` };
+  }
+  return { paths };
+}
+
+/**
+ * A minimal OpenAPI v3 document for a group-version: only the item PATCH operations with their GVK and the
+ * fieldValidation parameter, which is what kubectl checks to choose server-side field validation. No schemas.
+ */
+export function openApiV3GroupVersion(path: string): unknown | undefined {
+  const gv = groupVersions().find((g) => gvPath(g.group, g.version) === path);
+  if (!gv) return undefined;
+  const paths: Record<string, unknown> = {};
+  for (const r of RESOURCES.filter((d) => d.group === gv.group && d.version === gv.version)) {
+    const base = `/${path}${r.namespaced ? '/namespaces/{namespace}' : ''}/${r.resource}/{name}`;
+    paths[base] = {
+      patch: {
+        operationId: `patch${r.kind}`,
+        parameters: ['dryRun', 'fieldManager', 'fieldValidation', 'force'].map((name) => ({
+          name,
+          in: 'query',
+          schema: { type: name === 'force' ? 'boolean' : 'string', uniqueItems: true },
+        })),
+        responses: {},
+        'x-kubernetes-action': 'patch',
+        'x-kubernetes-group-version-kind': { group: r.group, version: r.version, kind: r.kind },
+      },
+    };
+  }
+  return {
+    openapi: '3.0.0',
+    info: { title: 'Kubernetes', version: 'v1.34.0' },
+    paths,
+    components: { schemas: {} },
+  };
+}

@@ -5,9 +5,23 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import { parseRoute, type ResourceApi, type Route, renderingFromAccept, verbOf } from './api.ts';
 import { errors, KubeStatusError, statusBody } from './errors.ts';
-import { apiGroup, apiGroupList, apiResourceList, groupVersions, type Verb } from './resources.ts';
+import {
+  apiGroup,
+  apiGroupList,
+  apiResourceList,
+  groupVersions,
+  openApiV3GroupVersion,
+  openApiV3Root,
+  type Verb,
+} from './resources.ts';
 import type { Store } from './store.ts';
 import { validateWatchQuery, Watcher } from './watch.ts';
+
+const PATCH_TYPES = [
+  'application/merge-patch+json',
+  'application/strategic-merge-patch+json',
+  'application/json-patch+json',
+];
 
 export interface DenyRule {
   /** Verbs denied (get, list, watch, create, update, patch, delete, deletecollection); all when absent. */
@@ -65,6 +79,8 @@ export class SimServer {
   private readonly sockets = new Set<Socket>();
   private readonly deps: ServerDeps;
   defaultUser: string;
+  /** When set, requests without credentials authenticate as this user (kubectl sends no token over plain HTTP). */
+  anonymousUser: string | undefined;
 
   constructor(deps: ServerDeps, user: string, tls?: { key: string; cert: string }) {
     this.deps = deps;
@@ -141,6 +157,7 @@ export class SimServer {
   private authenticate(req: IncomingMessage, publicPath: boolean): string {
     const h = req.headers.authorization;
     if (!h) {
+      if (this.anonymousUser) return this.anonymousUser;
       if (publicPath) return 'system:anonymous';
       throw errors.unauthorized();
     }
@@ -236,6 +253,13 @@ export class SimServer {
       this.startWatch(route, q, as, res, false, sel);
       return;
     }
+    if (verb === 'patch') {
+      const ct = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
+      if (!PATCH_TYPES.includes(ct)) {
+        req.resume();
+        throw errors.unsupportedMediaType(ct);
+      }
+    }
     const body = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(req.method ?? '') ? await this.readBody(req) : undefined;
     let out: { status: number; json: string };
     switch (verb) {
@@ -314,6 +338,8 @@ export class SimServer {
     }
     if (p === '/api/v1') return apiResourceList('', 'v1');
     if (p === '/apis') return apiGroupList();
+    if (p === '/openapi/v3') return openApiV3Root();
+    if (p.startsWith('/openapi/v3/')) return openApiV3GroupVersion(p.slice('/openapi/v3/'.length));
     const m = /^\/apis\/([^/]+)(?:\/([^/]+))?$/.exec(p);
     if (m) {
       if (!m[2]) return apiGroup(m[1]!);
@@ -343,7 +369,7 @@ export class SimServer {
         this.closeWatches();
         return ok();
       case 'compact-silently':
-        this.deps.store.compact(true);
+        this.deps.store.compactAll();
         this.closeWatches();
         return ok({ compactedResourceVersion: String(this.deps.store.compactedRv) });
       case 'fail-next-watches':

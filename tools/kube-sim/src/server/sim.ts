@@ -35,6 +35,11 @@ export interface KubeSimOptions {
   bookmarkIntervalSeconds?: number;
   /** Refuse namespaced writes into a missing namespace (NamespaceLifecycle admission), default false. */
   strictNamespaces?: boolean;
+  /**
+   * Requests without an Authorization header are served as this user instead of 401 (like --anonymous-auth with
+   * a permissive binding). kubectl never sends a token over plain http://, so use this or `tls: true` for kubectl.
+   */
+  anonymousUser?: string;
   /** RBAC deny rules (A3). */
   deny?: DenyRule[];
   /** First resourceVersion, default 1000. */
@@ -244,6 +249,7 @@ export async function startKubeSim(options: KubeSimOptions = {}): Promise<KubeSi
     tls,
   );
   server.deny = options.deny ?? [];
+  server.anonymousUser = options.anonymousUser;
   currentToken = options.token ?? server.newToken();
   if (options.token) server.tokens.set(options.token, { user: server.defaultUser });
 
@@ -321,7 +327,7 @@ export async function startKubeSim(options: KubeSimOptions = {}): Promise<KubeSi
     faults: {
       closeWatches: () => server.closeWatches(),
       compactSilently: () => {
-        store.compact(true);
+        store.compactAll();
         server.closeWatches();
       },
       failNextWatches: (n, mode = 'error') => {

@@ -175,6 +175,16 @@ export class Store {
     }
   }
 
+  /**
+   * The silent-gap fault: forget all history and move past it by one (otherwise idle) revision, so that no
+   * resourceVersion a client has seen can be resumed from.
+   */
+  compactAll(): void {
+    this.compact(true);
+    this.rv += 1;
+    this.compactedRv = this.rv;
+  }
+
   /** Changes with rv > after, for a storage, in order; throws the L9 message if history no longer covers it. */
   changesSince(after: number): Change[] {
     this.compact(false);
