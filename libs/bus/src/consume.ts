@@ -299,20 +299,31 @@ export async function consume(opts: ConsumeOptions): Promise<ConsumerHandle> {
     return { span, ctx: trace.setSpan(parent, span) };
   };
 
-  const handleOne = async (jm: JsMsg) => {
+  // Synchronous when the handler is: no promise per message on the hot path.
+  const singleHandler = opts.handler as (msg: BusMessage) => unknown;
+  const handleOne = (jm: JsMsg): Promise<void> | undefined => {
     if (jm.info.deliveryCount > 1) m.redelivered.add(1, labels);
     const { span, ctx } = startSpan(jm);
-    try {
-      const handler = opts.handler as (msg: BusMessage) => unknown;
-      await context.with(ctx, () => handler(new MessageView(jm)));
+    const fail = (err: unknown) => {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: errorText(err) });
+      return onFailure([jm], err).finally(() => span.end());
+    };
+    const ok = () => {
       jm.ack();
       m.processed.add(1, labels);
-    } catch (err) {
-      span.setStatus({ code: SpanStatusCode.ERROR, message: errorText(err) });
-      await onFailure([jm], err);
-    } finally {
       span.end();
+    };
+    let result: unknown;
+    try {
+      result = context.with(ctx, singleHandler, undefined, new MessageView(jm));
+    } catch (err) {
+      return fail(err);
     }
+    if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+      return Promise.resolve(result).then(ok, fail);
+    }
+    ok();
+    return undefined;
   };
 
   const handleBatch = async (jms: JsMsg[]) => {
@@ -363,13 +374,21 @@ export async function consume(opts: ConsumeOptions): Promise<ConsumerHandle> {
   // Messages already received are handled even while stopping: nak'ing them would send them straight back
   // to this consumer's pull requests that the server still holds (2.9 cannot cancel a pull), where they
   // would wait for ack_wait, and 2.9 may then deliver such a message twice.
-  const dispatch = async (run: () => Promise<void>) => {
+  const release = () => slots.release();
+  const dispatch = async (run: () => Promise<void> | undefined) => {
     if (!slots.tryAcquire()) await slots.acquire();
-    void run().finally(() => slots.release());
+    const p = run();
+    if (p) void p.finally(release);
+    else release();
   };
 
   const singleLoop = async (messages: ConsumerMessages) => {
-    for await (const jm of messages) await dispatch(() => handleOne(jm));
+    for await (const jm of messages) {
+      if (!slots.tryAcquire()) await slots.acquire();
+      const p = handleOne(jm);
+      if (p) void p.finally(release);
+      else release();
+    }
   };
 
   const batchLoop = async (messages: ConsumerMessages, b: { maxMessages: number; maxWaitMs: number }) => {
