@@ -1,5 +1,6 @@
 // Test helpers: a Bus on a random subject root with randomly prefixed streams, removed afterwards.
 import { randomBytes } from 'node:crypto';
+import type { Meter } from '@opentelemetry/api';
 import { pino } from 'pino';
 import {
   type Bus,
@@ -34,9 +35,15 @@ export interface TestBus {
   cleanup(): Promise<void>;
 }
 
-export async function testBus(name = 'bus-test'): Promise<TestBus> {
+export async function testBus(name = 'bus-test', opts: { meter?: Meter } = {}): Promise<TestBus> {
   const id = randomId();
-  const bus = await connectBus({ url: NATS_URL, name, root: `t${id}`, logger: pino({ level: 'silent' }) });
+  const bus = await connectBus({
+    url: NATS_URL,
+    name,
+    root: `t${id}`,
+    logger: pino({ level: 'silent' }),
+    ...(opts.meter ? { meter: opts.meter } : {}),
+  });
   const prefix = `T${id}_`;
   const created: string[] = [];
   const handles: Array<{ stop(): Promise<void> }> = [];
