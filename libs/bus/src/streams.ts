@@ -310,7 +310,8 @@ export async function ensureConsumer(
         throw new ProvisionError(`consumer ${stream}/${spec.durable_name}: create failed`, { cause: err });
       }
     }
-    const diff = configDiff(full, current.config);
+    // With a backoff list the server sets ack_wait to its first element, so ack_wait is not compared then.
+    const diff = configDiff(full, current.config).filter((f) => !(f === 'ack_wait' && full.backoff?.length));
     if (diff.length === 0) return { result: 'unchanged', info: current };
     const immutable = diff.filter((f) => IMMUTABLE_CONSUMER_FIELDS.has(f));
     if (immutable.length > 0) {
