@@ -88,6 +88,8 @@ export interface ConsumerHandle {
   stop(): Promise<void>;
   /** Handlers (or batches) running now. */
   readonly inFlight: number;
+  /** When the last message was received (ms since the epoch), for liveness checks; undefined before the first. */
+  readonly lastMessageAt: number | undefined;
 }
 
 const decoder = new TextDecoder();
@@ -382,8 +384,10 @@ export async function consume(opts: ConsumeOptions): Promise<ConsumerHandle> {
     else release();
   };
 
+  let lastMessageAt: number | undefined;
   const singleLoop = async (messages: ConsumerMessages) => {
     for await (const jm of messages) {
+      lastMessageAt = Date.now();
       if (!slots.tryAcquire()) await slots.acquire();
       const p = handleOne(jm);
       if (p) void p.finally(release);
@@ -420,6 +424,7 @@ export async function consume(opts: ConsumeOptions): Promise<ConsumerHandle> {
           continue;
         }
         next = undefined;
+        lastMessageAt = Date.now();
         if (r.done) {
           await flush();
           break;
@@ -478,6 +483,9 @@ export async function consume(opts: ConsumeOptions): Promise<ConsumerHandle> {
   return {
     get inFlight() {
       return slots.inUse;
+    },
+    get lastMessageAt() {
+      return lastMessageAt;
     },
     stop() {
       stopped ??= (async () => {

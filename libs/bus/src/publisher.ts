@@ -53,7 +53,9 @@ export function toPublishError(subject: string, err: unknown): PublishError {
     err instanceof ClosedConnectionError ||
     err instanceof DrainingConnectionError ||
     (err instanceof RequestError && (err.isNoResponders() || err.cause instanceof TimeoutError)) ||
-    // Server-side API errors (message too large, failed expectation) repeat; other JetStream errors may not.
+    // API errors: 5xx (JetStream temporarily unavailable, insufficient resources) may pass; 4xx (message too
+    // large, failed expectation) will repeat. Other JetStream errors (e.g. an invalid ack) may not repeat.
+    (err instanceof JetStreamApiError && err.status >= 500) ||
     (err instanceof JetStreamError && !(err instanceof JetStreamApiError));
   const why =
     err instanceof jserrors.JetStreamNotEnabled

@@ -67,6 +67,7 @@ test('consume - every published message is handled once and acked, with trace co
     }),
   );
   await waitFor(() => seen.length >= 100, 10_000, '100 messages');
+  assert.ok(h.lastMessageAt !== undefined && Date.now() - h.lastMessageAt < 10_000);
   await h.stop();
   assert.deepEqual(
     [...seen].sort((a, b) => a - b),

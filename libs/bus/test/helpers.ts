@@ -22,7 +22,7 @@ export interface TestBus {
   bus: Bus;
   prefix: string;
   /** Creates a catalogue stream (e.g. KEC_RAW) under this test's prefix and root, small limits. */
-  stream(name: string): Promise<StreamSpec>;
+  stream(name: string, overrides?: Partial<Omit<StreamSpec, 'name' | 'subjects'>>): Promise<StreamSpec>;
   /** Creates a durable on a stream with the given limits. */
   durable(
     stream: string,
@@ -50,9 +50,9 @@ export async function testBus(name = 'bus-test', opts: { meter?: Meter } = {}): 
   return {
     bus,
     prefix,
-    async stream(stream) {
+    async stream(stream, overrides = {}) {
       const spec = streamSpec(stream, bus.root, prefix, {
-        overrides: { [stream]: { max_bytes: 64 * 1024 * 1024 } },
+        overrides: { [stream]: { max_bytes: 64 * 1024 * 1024, ...overrides } },
       });
       await ensureStream(bus.jsm, spec);
       created.push(spec.name);

@@ -77,6 +77,12 @@ test('publisher - failures are typed: no stream is retryable, too large is not',
     p.publish(tb.bus.subjects.raw('c', 'n', 'k'), new Uint8Array(2 * 1024 * 1024)),
     (e: unknown) => e instanceof PublishError && !e.retryable,
   );
+  // A server-side rejection (the stream's max_msg_size) is a 4xx API error: not retryable.
+  await tb.stream('KEC_GAPS', { max_msg_size: 1024 });
+  await assert.rejects(
+    p.publish(tb.bus.subjects.gaps('c'), new Uint8Array(4096)),
+    (e: unknown) => e instanceof PublishError && !e.retryable && /maximum|size/i.test(e.message),
+  );
   assert.equal(p.inFlight, 0, 'failed publishes free their slot');
 });
 
