@@ -172,6 +172,8 @@ export const DLQ_HEADERS = {
   errorName: 'Kec-Dlq-Error-Name',
   retryable: 'Kec-Dlq-Retryable',
   time: 'Kec-Dlq-Time',
+  /** The original Nats-Msg-Id, when there was one. */
+  msgId: 'Kec-Dlq-Msg-Id',
 } as const;
 
 /** Why a message was dead-lettered (the Kec-Dlq-Reason header). */
@@ -243,8 +245,16 @@ export async function consume(opts: ConsumeOptions): Promise<ConsumerHandle> {
   // --- failure handling ---
   const deadLetter = async (jm: JsMsg, err: unknown, reason: DeadLetterReason, retryable: boolean) => {
     const h: MsgHdrs = natsHeaders();
-    if (jm.headers) for (const k of jm.headers.keys()) for (const v of jm.headers.values(k)) h.append(k, v);
-    if (h.has('Nats-Msg-Id')) h.delete('Nats-Msg-Id');
+    // Original headers are kept, except the server-interpreted Nats-* ones (a msg id or an expectation
+    // meant for the original stream would make the dead-letter publish a duplicate or fail).
+    if (jm.headers) {
+      for (const k of jm.headers.keys()) {
+        if (k.toLowerCase().startsWith('nats-')) continue;
+        for (const v of jm.headers.values(k)) h.append(k, v);
+      }
+      const msgId = jm.headers.get('Nats-Msg-Id');
+      if (msgId) h.set(DLQ_HEADERS.msgId, msgId);
+    }
     h.set(DLQ_HEADERS.subject, jm.subject);
     h.set(DLQ_HEADERS.stream, jm.info.stream);
     h.set(DLQ_HEADERS.consumer, durable);

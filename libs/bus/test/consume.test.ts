@@ -108,7 +108,11 @@ test('consume - a retryable failure naks and the message is redelivered', async 
 test('consume - after the last delivery the message is dead-lettered with its error, then termed', async (t) => {
   const { tb, raw, dlq, publisher } = await setup(t, { maxDeliver: 3 });
   const subject = tb.bus.subjects.raw('c1', 'kube-system', 'Pod');
-  const original = await publisher.publish(subject, { bad: 'handler' }, { headers: { 'Kec-Trace': 'x' } });
+  const original = await publisher.publish(
+    subject,
+    { bad: 'handler' },
+    { msgId: 'c1/u1/42', headers: { 'Kec-Trace': 'x', 'Nats-Expected-Stream': raw } },
+  );
   let calls = 0;
   const h = tb.track(
     await consume({
@@ -140,6 +144,8 @@ test('consume - after the last delivery the message is dead-lettered with its er
   assert.equal(dead.header.get(DLQ_HEADERS.error), 'boom second line');
   assert.equal(dead.header.get(DLQ_HEADERS.errorName), 'Error');
   assert.equal(dead.header.get('Kec-Trace'), 'x', 'original headers are kept');
+  assert.equal(dead.header.get(DLQ_HEADERS.msgId), 'c1/u1/42');
+  assert.equal(dead.header.get('Nats-Expected-Stream'), '', 'server-interpreted headers are not copied');
   assert.deepEqual(await consumerState(tb, raw), { pending: 0, ackPending: 0, redelivered: 0 });
 });
 
