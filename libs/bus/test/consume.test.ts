@@ -183,7 +183,6 @@ test('consume - poison input is dead-lettered on the first delivery', async (t) 
 test('consume - two consumers on one durable share the work without duplicates', async (t) => {
   const { tb, raw, publisher } = await setup(t);
   const n = 400;
-  await publishN(tb, publisher, n);
   const got: Array<Map<number, number>> = [new Map(), new Map()];
   const make = (k: 0 | 1) =>
     consume({
@@ -201,6 +200,8 @@ test('consume - two consumers on one durable share the work without duplicates',
     });
   const a = tb.track(await make(0));
   const b = tb.track(await make(1));
+  // Both are pulling before anything is published, so neither can take everything alone.
+  await publishN(tb, publisher, n);
   await waitFor(() => got[0]!.size + got[1]!.size >= n, 15_000, 'all messages');
   await Promise.all([a.stop(), b.stop()]);
   assert.ok(got[0]!.size > 0 && got[1]!.size > 0, `both got work: ${got[0]!.size} / ${got[1]!.size}`);
