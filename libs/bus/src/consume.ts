@@ -160,6 +160,11 @@ function timer(ms: number): { promise: Promise<typeof TIMEOUT>; cancel(): void }
   return { promise, cancel: () => clearTimeout(t) };
 }
 
+/** Nak delay for a failed delivery: `baseMs` on the first, doubling per delivery, capped at `maxMs`. */
+export function backoffDelay(deliveryCount: number, baseMs: number, maxMs: number): number {
+  return Math.min(maxMs, baseMs * 2 ** Math.min(30, Math.max(0, deliveryCount - 1)));
+}
+
 /** Dead-letter headers (all values are strings; the data of a dead letter is the original data, byte for byte). */
 export const DLQ_HEADERS = {
   subject: 'Kec-Dlq-Subject',
@@ -210,7 +215,7 @@ export async function consume(opts: ConsumeOptions): Promise<ConsumerHandle> {
   const pullAhead = opts.pullAhead ?? (batch ? batch.maxMessages * 2 : Math.min(256, Math.max(32, concurrency * 16)));
   const nakBase = opts.nakDelayMs ?? 1_000;
   const nakMax = opts.maxNakDelayMs ?? 30_000;
-  const nakDelay = (deliveryCount: number) => Math.min(nakMax, nakBase * 2 ** Math.max(0, deliveryCount - 1));
+  const nakDelay = (deliveryCount: number) => backoffDelay(deliveryCount, nakBase, nakMax);
   const isRetryable = opts.isRetryable ?? isRetryableError;
   const dlqSubject = bus.subjects.dlq(opts.dlq.stage);
   const dlqPublisher = new Publisher(bus, { window: 64 });

@@ -35,9 +35,9 @@ export class ProvisionError extends BusError {
 }
 
 /**
- * A publish failed. `retryable` is true for timeouts, disconnects and "no stream answered" (a stream
- * being created or a leader election); false for rejections that will repeat (message too large,
- * a failed expectation, a payload that cannot be encoded).
+ * A publish failed. `retryable` is false for rejections that will repeat (message too large, a failed
+ * expectation, an invalid subject, a permission error, a payload that cannot be encoded); true otherwise
+ * (timeouts, disconnects, "no stream answered" while a stream is created or a leader is elected, 5xx).
  */
 export class PublishError extends BusError {
   readonly subject: string;

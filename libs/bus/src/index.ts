@@ -4,6 +4,7 @@ export {
   type BatchConsumeOptions,
   type BatchResult,
   type BusMessage,
+  backoffDelay,
   type ConsumeOptions,
   type ConsumerHandle,
   consume,

@@ -1,14 +1,13 @@
 // JetStream publisher with a bounded window of publishes awaiting their ack.
-import { JetStreamApiError, JetStreamError, type PubAck } from '@nats-io/jetstream';
+import { JetStreamApiError, type PubAck } from '@nats-io/jetstream';
 import { jserrors } from '@nats-io/jetstream/internal';
 import {
-  ClosedConnectionError,
-  DrainingConnectionError,
+  AuthorizationError,
+  InvalidArgumentError,
+  InvalidSubjectError,
   type MsgHdrs,
-  NoRespondersError,
   headers as natsHeaders,
-  RequestError,
-  TimeoutError,
+  PermissionViolationError,
 } from '@nats-io/transport-node';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Bus } from './connect.ts';
@@ -46,17 +45,16 @@ export function encodePayload(data: Uint8Array | string | object): Uint8Array {
 /** Maps a client error to a PublishError that says whether retrying can help. */
 export function toPublishError(subject: string, err: unknown): PublishError {
   if (err instanceof PublishError) return err;
-  const retryable =
-    err instanceof TimeoutError ||
-    err instanceof NoRespondersError ||
-    err instanceof jserrors.JetStreamNotEnabled || // the v3 client's name for "no stream answered this subject"
-    err instanceof ClosedConnectionError ||
-    err instanceof DrainingConnectionError ||
-    (err instanceof RequestError && (err.isNoResponders() || err.cause instanceof TimeoutError)) ||
-    // API errors: 5xx (JetStream temporarily unavailable, insufficient resources) may pass; 4xx (message too
-    // large, failed expectation) will repeat. Other JetStream errors (e.g. an invalid ack) may not repeat.
-    (err instanceof JetStreamApiError && err.status >= 500) ||
-    (err instanceof JetStreamError && !(err instanceof JetStreamApiError));
+  // Permanent: rejections that repeat on every attempt. Everything else (timeouts, disconnects, draining,
+  // "no stream answered" during a stream creation or leader election, 5xx API errors, unknown errors) is
+  // worth a retry; a consumer that keeps failing dead-letters the message after maxDeliver anyway.
+  const permanent =
+    (err instanceof JetStreamApiError && err.status < 500) || // message too large, failed expectation
+    err instanceof InvalidArgumentError || // payload above the server's max_payload
+    err instanceof InvalidSubjectError ||
+    err instanceof PermissionViolationError ||
+    err instanceof AuthorizationError;
+  const retryable = !permanent;
   const why =
     err instanceof jserrors.JetStreamNotEnabled
       ? 'no stream answered (no stream captures this subject?)'
