@@ -1,6 +1,6 @@
 // Driver throughput: event writes/s (creates + strategic-merge PATCHes) into kube-sim over HTTP keep-alive.
 // kube-sim runs in its own process (as with ./dev sim), the driver here; both share the machine.
-//   node tools/kube-sim/bench/driver.ts [--writes 50000] [--concurrency 64] [--in-process]
+//   node tools/kube-sim/bench/driver.ts [--writes 50000] [--concurrency 8] [--in-process | --url U --token T]
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { runScenarios, startKubeSim } from '../src/index.ts';
@@ -10,20 +10,26 @@ const arg = (name: string, def: string) => {
   return i >= 0 ? (process.argv[i + 1] ?? def) : def;
 };
 const writes = Number(arg('writes', '50000'));
-const concurrency = Number(arg('concurrency', '64'));
+const concurrency = Number(arg('concurrency', '8'));
 const inProcess = process.argv.includes('--in-process');
 const rate = 5000;
 
 let url: string;
 let token: string;
 let stop: () => Promise<void>;
-if (inProcess) {
+if (process.argv.includes('--url')) {
+  url = arg('url', '');
+  token = arg('token', '');
+  stop = async () => {};
+} else if (inProcess) {
   const sim = await startKubeSim({ port: 0 });
   ({ url, token } = sim);
   stop = () => sim.close();
 } else {
   const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-  const child = spawn(process.execPath, [main, '--port', '0', '--scenario', 'none', '--nodes', '3'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [main, '--port', '0', '--scenario', 'none', '--nodes', '3'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const out = await new Promise<string>((resolve, reject) => {
     let buf = '';
     child.stdout.on('data', (c: Buffer) => {
@@ -59,6 +65,8 @@ const s = result.stats;
 const n = s.creates + s.patches;
 const secs = (end - clusterReadyAt) / 1000;
 console.log(`kube-sim ${inProcess ? 'in-process' : 'separate process'}, concurrency ${concurrency}`);
-console.log(`event writes: ${n} (${s.creates} creates, ${s.patches} patches), failed ${s.failed}, in ${secs.toFixed(2)} s`);
+console.log(
+  `event writes: ${n} (${s.creates} creates, ${s.patches} patches), failed ${s.failed}, in ${secs.toFixed(2)} s`,
+);
 console.log(`achieved: ${Math.round(n / secs)} writes/s`);
 await stop();

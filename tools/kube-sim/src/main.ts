@@ -79,8 +79,9 @@ const groundTruthPath = o.groundTruth ?? join(dataDir, 'ground-truth.json');
 console.log(`kube-sim listening on ${sim.url}`);
 console.log(`  kubeconfig:  ${sim.kubeconfigPath}`);
 console.log(`  export KUBECONFIG=${sim.kubeconfigPath}`);
-console.log(`  kubectl --kubeconfig ${sim.kubeconfigPath} get events -A --watch`);
-console.log(`  kubectl --server ${sim.url} --token ${sim.token} --insecure-skip-tls-verify get pods -A -o wide`);
+if (o.tls) console.log(`  kubectl --kubeconfig ${sim.kubeconfigPath} get events -A --watch`);
+else console.log('  kubectl does not send bearer tokens over plain http: start with --tls to use kubectl');
+console.log(`  curl -H 'Authorization: Bearer ${sim.token}' ${o.tls ? '-k ' : ''}${sim.url}/api/v1/events`);
 console.log(`  admin:       ${sim.url}/_sim/stats (GET), ${sim.url}/_sim/<fault> (POST)`);
 
 const ac = new AbortController();

@@ -39,18 +39,30 @@ export function microTime(ms: number): string {
 }
 
 /**
- * Event names are `<name>.<hex(UnixNano)>` (client-go GenerateEventName). Two events about the same object in the same
- * nanosecond would collide; real clocks rarely do that, the virtual one does, so the nanos are bumped to stay unique.
+ * Event names are `<name>.<hex(UnixNano)>` (client-go GenerateEventName). The virtual clock has millisecond steps and
+ * several events about one object often share a step, so the sub-millisecond nanos come from a hash of the object name
+ * and a per-object sequence: deterministic, realistic-looking, and unique per object name.
  */
 export class EventNamer {
-  #last = 0n;
+  #last = new Map<string, bigint>();
   name(objectName: string, ms: number): string {
-    let nanos = BigInt(Math.floor(ms * 1e6));
-    if (nanos <= this.#last) nanos = this.#last + 1n;
-    this.#last = nanos;
+    let nanos = BigInt(Math.floor(ms)) * 1_000_000n + BigInt(fnv(objectName) % 1_000_000);
+    const last = this.#last.get(objectName);
+    if (last !== undefined && nanos <= last) nanos = last + BigInt(1 + (fnv(`${objectName}${last}`) % 997));
+    if (this.#last.size > 200_000) this.#last.clear();
+    this.#last.set(objectName, nanos);
     const name = `${objectName}.${nanos.toString(16)}`;
     return isDns1123Subdomain(name) ? name : crypto.randomUUID();
   }
+}
+
+function fnv(s: string): number {
+  let h = 2166136261 >>> 0;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 16777619) >>> 0;
+  }
+  return h;
 }
 
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;

@@ -54,7 +54,13 @@ export class KubeClient {
   }
 
   /** Sends one request; the body may be a pre-serialised string. Never throws on HTTP status; throws on I/O errors. */
-  request(method: string, path: string, body?: unknown, contentType = CONTENT_JSON): Promise<KubeResponse> {
+  request(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = CONTENT_JSON,
+    raw = false,
+  ): Promise<KubeResponse> {
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     const headers: Record<string, string | number> = { Accept: 'application/json' };
     if (this.#token) headers['Authorization'] = `Bearer ${this.#token}`;
@@ -80,14 +86,16 @@ export class KubeClient {
           res.on('end', () => {
             const text = Buffer.concat(chunks).toString('utf8');
             let parsed: unknown = text;
-            if (text.length > 0 && (text[0] === '{' || text[0] === '[')) {
+            const status = res.statusCode ?? 0;
+            // raw: a successful answer stays text (the event writers only need metadata.uid from it).
+            if (!(raw && status < 300) && text.length > 0 && (text[0] === '{' || text[0] === '[')) {
               try {
                 parsed = JSON.parse(text);
               } catch {
                 parsed = text;
               }
             }
-            resolve({ status: res.statusCode ?? 0, body: parsed });
+            resolve({ status, body: parsed });
           });
           res.on('error', reject);
         },

@@ -14,7 +14,7 @@
 import { type Clock, EventNamer, k8sTime, microTime } from './clock.ts';
 import type { ObjectRef, UidMap } from './cluster.ts';
 import { type EventApi, type GroundTruthLedger, refObject, type Tag } from './ground-truth.ts';
-import { CONTENT_STRATEGIC_MERGE_PATCH, type KubeClient } from './http.ts';
+import { CONTENT_JSON, CONTENT_STRATEGIC_MERGE_PATCH, type KubeClient } from './http.ts';
 import type { WriteQueue } from './write-queue.ts';
 
 export interface WriteStats {
@@ -395,6 +395,7 @@ export class CoreRecorder {
           `${collection}/${name}`,
           JSON.stringify(patch),
           CONTENT_STRATEGIC_MERGE_PATCH,
+          true,
         );
         if (res.status < 300) {
           sink.stats.patches++;
@@ -407,7 +408,7 @@ export class CoreRecorder {
         }
         sink.stats.recreates++;
       }
-      const res = await sink.client.request('POST', collection, JSON.stringify(body));
+      const res = await sink.client.request('POST', collection, JSON.stringify(body), CONTENT_JSON, true);
       if (res.status < 300) {
         sink.stats.creates++;
         sink.ledger.written(namespace, name, uidOf(res.body), body.count);
@@ -416,7 +417,22 @@ export class CoreRecorder {
   }
 }
 
-function uidOf(body: unknown): string {
+/** metadata.uid of a written object, from parsed JSON or (fast path) from the raw response text. */
+export function uidOf(body: unknown): string {
+  if (typeof body === 'string') {
+    const m = body.indexOf('"metadata":{');
+    const u = m < 0 ? -1 : body.indexOf('"uid":"', m);
+    if (u >= 0) {
+      const start = u + 7;
+      const end = body.indexOf('"', start);
+      if (end > start) return body.slice(start, end);
+    }
+    try {
+      return uidOf(JSON.parse(body));
+    } catch {
+      return '';
+    }
+  }
   return (body as { metadata?: { uid?: string } })?.metadata?.uid ?? '';
 }
 
@@ -520,6 +536,8 @@ export class EventsRecorder {
         'POST',
         `/apis/events.k8s.io/v1/namespaces/${namespace}/events`,
         JSON.stringify(body),
+        CONTENT_JSON,
+        true,
       );
       if (res.status < 300) {
         sink.stats.creates++;
@@ -586,7 +604,7 @@ export class EventsRecorder {
     const sink = this.sink;
     sink.queue.submit(`${e.namespace}/${e.name}`, async () => {
       const path = `/apis/events.k8s.io/v1/namespaces/${e.namespace}/events`;
-      const res = await sink.client.request('PATCH', `${path}/${e.name}`, patch, CONTENT_STRATEGIC_MERGE_PATCH);
+      const res = await sink.client.request('PATCH', `${path}/${e.name}`, patch, CONTENT_STRATEGIC_MERGE_PATCH, true);
       if (res.status < 300) {
         sink.stats.patches++;
         e.writtenCount = count;
@@ -597,7 +615,7 @@ export class EventsRecorder {
       if (res.status === 404 && body) {
         sink.stats.recreates++;
         const again = { ...body, series: JSON.parse(patch).series };
-        const c = await sink.client.request('POST', path, JSON.stringify(again));
+        const c = await sink.client.request('POST', path, JSON.stringify(again), CONTENT_JSON, true);
         if (c.status < 300) {
           sink.stats.creates++;
           e.writtenCount = count;

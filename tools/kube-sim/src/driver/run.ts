@@ -52,7 +52,7 @@ export interface RunOptions {
   buildCluster?: boolean;
   cluster?: { model: ClusterModel; uids: UidMap };
   clusterOptions?: ClusterOptions;
-  /** Parallel HTTP requests (default 64). */
+  /** Parallel HTTP requests (default 16; more only adds GC and context switches on a small machine). */
   concurrency?: number;
   coreRecorder?: CoreRecorderOptions;
   /** Called once the cluster exists, before scenarios start. */
@@ -75,7 +75,7 @@ export interface RunResult {
 
 export async function runScenarios(opts: RunOptions): Promise<RunResult> {
   const seed = String(opts.seed ?? 1);
-  const concurrency = opts.concurrency ?? 64;
+  const concurrency = opts.concurrency ?? 16;
   const client = makeClient(opts, concurrency);
   const speed = opts.speed ?? 1;
   const durationMs = opts.durationMs ?? 60_000;
