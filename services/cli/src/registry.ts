@@ -1,0 +1,11 @@
+// Every service `kec run` knows: name -> a lazy import of its ServiceDefinition.
+// Adding a service is one line. Order matters: `kec run all` starts services in this order (pipeline order:
+// watcher, enricher, correlator, writer, alerter, api) and stops them in reverse on SIGTERM.
+// Imports are lazy so `kec version` or `kec run watcher` never loads the other services' dependencies.
+import type { ServiceDefinition } from '@kec/runtime';
+
+export type ServiceLoader = () => Promise<ServiceDefinition>;
+
+export const registry: Readonly<Record<string, ServiceLoader>> = {
+  // watcher: () => import('@kec/watcher').then((m) => m.service),
+};
