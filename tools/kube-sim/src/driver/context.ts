@@ -181,8 +181,10 @@ export class ScenarioContext {
   }
 
   nodeRef(node: NodeModel, kubeletStyle = false): ObjectRef {
-    // kubelet and node-problem-detector use the node name as the uid of their node reference.
-    return { kind: 'Node', name: node.name, uid: kubeletStyle ? node.name : node.uid, apiVersion: 'v1' };
+    // kubelet and node-problem-detector reference their node by name: uid = node name, no apiVersion.
+    return kubeletStyle
+      ? { kind: 'Node', name: node.name, uid: node.name, apiVersion: '' }
+      : { kind: 'Node', name: node.name, uid: node.uid, apiVersion: 'v1' };
   }
 
   workloadRef(w: WorkloadModel): ObjectRef {

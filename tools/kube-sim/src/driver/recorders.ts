@@ -117,10 +117,13 @@ export class EventSink {
     });
   }
 
+  /** The reference as sent: server uid; an empty apiVersion is omitted (Go's omitempty, e.g. kubelet's node refs). */
   resolveRef(ref: ObjectRef): ObjectRef {
     const uid = this.uids.uid(ref.uid);
-    if (uid === ref.uid) return ref;
-    return { ...ref, uid };
+    if (uid === ref.uid && ref.apiVersion !== '') return ref;
+    const out: ObjectRef = { ...ref, uid };
+    if (out.apiVersion === '') delete (out as { apiVersion?: string }).apiVersion;
+    return out;
   }
 
   fail(status: number, what: string, body: unknown): void {
@@ -178,6 +181,14 @@ interface CoreEventBody {
   reportingInstance: string;
 }
 
+/** client-go keeps its correlator caches in LRUs of 4096 entries; a forgotten key starts a new event object. */
+const LRU_SIZE = 4096;
+function lruSet<V>(m: Map<string, V>, k: string, v: V): void {
+  m.delete(k);
+  m.set(k, v);
+  if (m.size > LRU_SIZE) m.delete(m.keys().next().value as string);
+}
+
 export const COMBINED_PREFIX = '(combined from similar events): ';
 
 export class CoreRecorder {
@@ -229,7 +240,7 @@ export class CoreRecorder {
     if (!rec || now - rec.last > this.#opts.aggregateIntervalSeconds * 1000) rec = { localKeys: [], last: now };
     if (!rec.localKeys.includes(message)) rec.localKeys.push(message);
     rec.last = now;
-    this.#aggregate.set(aggKey, rec);
+    lruSet(this.#aggregate, aggKey, rec);
     let key: string;
     let msg = message;
     let combined = false;
@@ -260,7 +271,7 @@ export class CoreRecorder {
     const entry: LogEntry = last
       ? { count: last.count + 1, firstTimestamp: last.firstTimestamp, name: last.name }
       : { count: 1, firstTimestamp: ts, name: this.sink.namer.name(r.name, now) };
-    this.#log.set(key, entry);
+    lruSet(this.#log, key, entry);
     const namespace = r.namespace || 'default';
     this.#observe(entry.name, namespace, type, reason, ref, tag, now, detail);
     // The aggregate copy carries no reportingController/Instance (client-go builds it without them).
@@ -314,7 +325,7 @@ export class CoreRecorder {
       message,
     ].join('\u0000');
     const entry: LogEntry = { count, firstTimestamp: k8sTime(firstMs), name: this.sink.namer.name(r.name, firstMs) };
-    this.#log.set(key, entry);
+    lruSet(this.#log, key, entry);
     const namespace = r.namespace || 'default';
     this.#observe(entry.name, namespace, type, reason, ref, tag, now);
     this.#write(
@@ -375,7 +386,7 @@ export class CoreRecorder {
     const b = this.#spam.get(key) ?? { tokens: f.burst, at: now };
     b.tokens = Math.min(f.burst, b.tokens + ((now - b.at) / 1000) * f.refillPerSecond);
     b.at = now;
-    this.#spam.set(key, b);
+    lruSet(this.#spam, key, b);
     if (b.tokens < 1) return false;
     b.tokens -= 1;
     return true;
