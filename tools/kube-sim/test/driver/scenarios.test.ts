@@ -138,3 +138,38 @@ test('scenarios - the same seed writes the same events', async () => {
     b.result.groundTruth.incidents.map((i) => [i.id, i.title, i.events.length]),
   );
 });
+
+test('scenarios - an endless real-time run stops on abort, drains its writes and still writes the ground truth', async () => {
+  const sim = await startKubeSim({ port: 0 });
+  const dir = mkdtempSync(join(tmpdir(), 'kec-gt-'));
+  try {
+    const ac = new AbortController();
+    const gtPath = join(dir, 'gt.json');
+    const run = runScenarios({
+      sim,
+      scenarios: ['crashloop'],
+      rate: 200,
+      durationMs: 0,
+      speed: 1,
+      seed: 3,
+      groundTruthPath: gtPath,
+      signal: ac.signal,
+    });
+    const deadline = Date.now() + 20_000;
+    while ((sim.stats().objects['events'] ?? 0) < 100) {
+      assert.ok(Date.now() < deadline, 'events are written at the requested rate');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    ac.abort();
+    const { groundTruth, stats } = await run;
+    const gt = JSON.parse(readFileSync(gtPath, 'utf8')) as GroundTruth;
+    assert.equal(gt.totals.eventObjects, groundTruth.totals.eventObjects);
+    assert.equal(stats.failed, 0);
+    const events = await listEvents(sim);
+    assert.equal(events.length, groundTruth.totals.eventObjects, 'nothing written after the ground truth');
+    assert.ok(groundTruth.incidents.some((i) => i.scenario === 'crashloop'));
+  } finally {
+    await sim.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
