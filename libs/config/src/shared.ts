@@ -13,7 +13,7 @@ export const sharedConfigSpec = defineConfig({
       schema: Type.String({ pattern: DNS_LABEL }),
       default: 'default',
       description:
-        'Name of the watched cluster; a token of every subject (kec.raw.<cluster>) and a column of every row.',
+        'Name of the watched cluster: a token of every subject (`kec.raw.<cluster>`) and a column of every row.',
       expect: "a DNS-1123 label (a-z, 0-9 and '-', alphanumeric at both ends, at most 63 characters)",
     },
     natsUrl: {

@@ -327,22 +327,37 @@ describe('config - output', () => {
     assert.equal(w.token, '***');
   });
 
-  test('config - table lists every key with env, default and allowed values', () => {
+  test('config - table lists every key with env, default and allowed values, columns aligned', () => {
+    const cells = (table: string) =>
+      table
+        .trimEnd()
+        .split('\n')
+        .map((l) => l.split(' | ').map((c) => c.replace(/^\| /, '').replace(/ \|$/, '').trim()));
     const table = renderConfigTable(sharedConfigSpec);
-    const lines = table.trimEnd().split('\n');
-    assert.equal(lines[0], '| Env var | YAML key | Type | Default | Allowed values | Description |');
-    assert.equal(lines.length, 2 + sharedConfigSpec.compiled.length);
-    assert.ok(
-      lines.some((l) =>
-        l.startsWith('| `KEC_METRICS_PORT` | `metricsPort` | integer | `9464` | an integer from 0 to 65535 |'),
-      ),
+    const rows = cells(table);
+    assert.deepEqual(rows[0], ['Env var', 'YAML key', 'Type', 'Default', 'Allowed values', 'Description']);
+    assert.equal(rows.length, 2 + sharedConfigSpec.compiled.length);
+    assert.deepEqual(rows.find((r) => r[0] === '`KEC_METRICS_PORT`')?.slice(0, 5), [
+      '`KEC_METRICS_PORT`',
+      '`metricsPort`',
+      'integer',
+      '`9464`',
+      'an integer from 0 to 65535',
+    ]);
+    assert.deepEqual(rows.find((r) => r[0] === '`KEC_CLICKHOUSE_URL`')?.slice(2, 4), ['url', '(unset)']);
+    assert.deepEqual(
+      cells(renderConfigTable(watcherSpec))
+        .find((r) => r[0] === '`KEC_WATCHER_LEASE_NAME`')
+        ?.slice(1, 4),
+      ['`watcher.leaseName`', 'string', '(required)'],
     );
-    assert.ok(lines.some((l) => l.startsWith('| `KEC_CLICKHOUSE_URL` | `clickhouseUrl` | url | (unset) |')));
-    assert.ok(
-      renderConfigTable(watcherSpec).includes(
-        '| `KEC_WATCHER_LEASE_NAME` | `watcher.leaseName` | string | (required) |',
-      ),
+    const widths = new Set(
+      table
+        .trimEnd()
+        .split('\n')
+        .map((l) => l.length),
     );
+    assert.equal(widths.size, 1, 'every line has the same width (Biome leaves it unchanged)');
   });
 
   test('config - loadConfigOrExit prints one line and exits 2', () => {
