@@ -10,6 +10,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationType, InstrumentType, MeterProvider } from '@opentelemetry/sdk-metrics';
 import { type SpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import type { Logger } from 'pino';
+import { registerProcessMetrics } from './process-metrics.ts';
 
 /** Returns undefined when fine, or the reason it is not. A check that throws reports the error's message. */
 export type StatusCheck = () => string | undefined;
@@ -103,6 +104,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     trace.setGlobalTracerProvider(tracerProvider);
     metrics.setGlobalMeterProvider(meterProvider);
 
+    const stopProcessMetrics = registerProcessMetrics(meterProvider.getMeter('@kec/process'));
     const health = new Map<string, StatusCheck>();
     const readiness = new Map<string, StatusCheck>();
     const handler = (req: IncomingMessage, res: ServerResponse): void => {
@@ -140,6 +142,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     let closed: Promise<void> | undefined;
     const close = (): Promise<void> => {
       closed ??= (async () => {
+        stopProcessMetrics();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();

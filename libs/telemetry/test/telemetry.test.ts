@@ -38,6 +38,16 @@ describe('telemetry', { concurrency: false }, () => {
     assert.match(body, /^target_info\{service_name="ttest"\} 1$/m);
   });
 
+  test('telemetry - process metrics are exported', async () => {
+    const { body } = await get(t!, '/metrics');
+    const rss = Number(/^process_resident_memory_bytes (\S+)$/m.exec(body)?.[1]);
+    assert.ok(rss > 1_000_000, `rss ${rss}`);
+    const start = Number(/^process_start_time_seconds (\S+)$/m.exec(body)?.[1]);
+    assert.ok(Math.abs(start - performance.timeOrigin / 1000) < 1, `start ${start}`);
+    assert.match(body, /^process_cpu_seconds_total \d/m);
+    assert.match(body, /^nodejs_eventloop_delay_p99_seconds \S+$/m);
+  });
+
   test('telemetry - the global meter provider reaches libraries using @opentelemetry/api', async () => {
     metrics.getMeter('some-library').createCounter('kec_lib_calls_total').add(2);
     const { body } = await get(t!, '/metrics');

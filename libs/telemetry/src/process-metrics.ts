@@ -1,0 +1,45 @@
+// Process metrics every kec process exports (Prometheus' usual process_* names), read at scrape time.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { BatchObservableResult, Meter } from '@opentelemetry/api';
+
+/**
+ * Registers observable instruments on the meter; returns a function that stops the event-loop monitor.
+ * - process_cpu_seconds_total, process_resident_memory_bytes, process_start_time_seconds
+ * - nodejs_heap_used_bytes
+ * - nodejs_eventloop_delay_max_seconds, nodejs_eventloop_delay_p99_seconds (since the previous scrape)
+ */
+export function registerProcessMetrics(meter: Meter): () => void {
+  const loop = monitorEventLoopDelay({ resolution: 20 });
+  loop.enable();
+  const startSeconds = performance.timeOrigin / 1000;
+  const cpu = meter.createObservableCounter('process_cpu_seconds_total', {
+    description: 'User and system CPU time spent by the process.',
+  });
+  const rss = meter.createObservableGauge('process_resident_memory_bytes', { description: 'Resident set size.' });
+  const start = meter.createObservableGauge('process_start_time_seconds', {
+    description: 'Start time of the process since the Unix epoch.',
+  });
+  const heap = meter.createObservableGauge('nodejs_heap_used_bytes', { description: 'V8 heap in use.' });
+  const delayMax = meter.createObservableGauge('nodejs_eventloop_delay_max_seconds', {
+    description: 'Longest event-loop delay since the previous scrape.',
+  });
+  const delayP99 = meter.createObservableGauge('nodejs_eventloop_delay_p99_seconds', {
+    description: '99th percentile event-loop delay since the previous scrape.',
+  });
+  const instruments = [cpu, rss, start, heap, delayMax, delayP99];
+  const collect = (result: BatchObservableResult): void => {
+    const usage = process.cpuUsage();
+    result.observe(cpu, (usage.user + usage.system) / 1e6);
+    result.observe(rss, process.memoryUsage.rss());
+    result.observe(start, startSeconds);
+    result.observe(heap, process.memoryUsage().heapUsed);
+    result.observe(delayMax, loop.max / 1e9);
+    result.observe(delayP99, loop.percentile(99) / 1e9);
+    loop.reset();
+  };
+  meter.addBatchObservableCallback(collect, instruments);
+  return () => {
+    meter.removeBatchObservableCallback(collect, instruments);
+    loop.disable();
+  };
+}
