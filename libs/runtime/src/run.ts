@@ -42,6 +42,8 @@ interface Slot {
   logger: Logger;
   running: RunningService | undefined;
   state: LifecycleState;
+  /** Its `failed` resolved: still stopped, so its connections close cleanly. */
+  failedWhileRunning: boolean;
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<{ done: true; value: T } | { done: false }> {
@@ -91,6 +93,7 @@ export async function runServices(definitions: readonly ServiceDefinition[], opt
         : createLogger({ service: def.name, level: shared.logLevel, cluster: shared.cluster }),
     running: undefined,
     state: 'starting',
+    failedWhileRunning: false,
   }));
 
   const setProcessState = (state: LifecycleState, extra: Record<string, unknown> = {}): void => {
@@ -149,7 +152,7 @@ export async function runServices(definitions: readonly ServiceDefinition[], opt
         // A start() still running when the signal came: let it finish (it sees ctx.signal aborted), then stop it.
         await inFlightStart?.catch(() => undefined);
         for (const slot of [...slots].reverse()) {
-          if (!slot.running || slot.state !== 'running') continue;
+          if (!slot.running || (slot.state !== 'running' && !slot.failedWhileRunning)) continue;
           setState(slot, 'draining');
           const t0 = performance.now();
           try {
@@ -230,6 +233,7 @@ export async function runServices(definitions: readonly ServiceDefinition[], opt
     if (shuttingDown) return shuttingDown; // the drain, which waited for this start, stops it
     void slot.running.failed?.then((err) => {
       if (slot.state !== 'running') return;
+      slot.failedWhileRunning = true;
       setState(slot, 'failed', { err, during: 'run' });
       void shutdown(`${def.name} failed`, EXIT_FAILURE);
     });

@@ -174,6 +174,21 @@ describe('runtime', { concurrency: true }, () => {
     );
   });
 
+  test('runtime - a service whose failed promise resolves drains everything and exits 1', async () => {
+    const p = run({ FIXTURE_FAIL_RUN: 'alpha' });
+    await running(p);
+    p.child.kill('SIGHUP');
+    const { code } = await p.exited;
+    assert.equal(code, 1);
+    const failed = p.logs().find((l) => l['service'] === 'alpha' && l['state'] === 'failed');
+    assert.equal((failed?.['err'] as { message: string } | undefined)?.message, 'alpha consume loop died');
+    assert.equal(failed?.['during'], 'run');
+    assert.deepEqual(
+      p.stdout.filter((l) => l.startsWith('STOPPED')),
+      ['STOPPED beta aborted=true', 'STOPPED alpha aborted=true'],
+    );
+  });
+
   test('runtime - a stop() slower than KEC_SHUTDOWN_GRACE_MS exits 1 when the grace expires', async () => {
     const p = run({ FIXTURE_SLOW_STOP_MS: '20000', KEC_SHUTDOWN_GRACE_MS: '300' });
     await running(p);
