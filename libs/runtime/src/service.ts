@@ -43,7 +43,8 @@ export interface RunningService {
   stop(): Promise<void>;
   /**
    * Optional: resolves with the error when the service can no longer work (a consume loop died). The runtime then
-   * logs it, stops every service (this one too, to close its connections) and exits 1, so the orchestrator restarts the process. Never rejects.
+   * logs it, stops every service (this one too, to close its connections) and exits 1, so the orchestrator
+   * restarts the process. Never rejects.
    */
   failed?: Promise<Error>;
 }

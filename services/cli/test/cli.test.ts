@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -83,6 +83,27 @@ describe('cli', { concurrency: true }, () => {
     const parsed = JSON.parse(j.stdout) as Record<string, unknown>;
     assert.equal(parsed['redisUrl'], 'redis://user:***@redis:6379');
     assert.equal(parsed['clickhouseUrl'], null);
+  });
+
+  test('cli - config reads --config FILE and KEC_CONFIG_FILE; env wins', () => {
+    const file = join(tmp, 'kec.yaml');
+    writeFileSync(file, 'cluster: from-file\nlogLevel: debug\n');
+    for (const [args, env] of [
+      [['config', '--config', file], {}],
+      [['--config', file, 'config'], {}],
+      [['config'], { KEC_CONFIG_FILE: file }],
+    ] as [string[], Record<string, string>][]) {
+      const r = kec(args, { ...env, KEC_LOG_LEVEL: 'warn' });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^cluster: from-file +# KEC_CLUSTER \(file\)$/m, args.join(' '));
+      assert.match(r.stdout, /^logLevel: warn +# KEC_LOG_LEVEL \(env\)$/m, args.join(' '));
+    }
+    const missing = kec(['config', '--config', join(tmp, 'nope.yaml')]);
+    assert.equal(missing.code, 2);
+    assert.equal(
+      missing.stderr,
+      `kec: config error: ${join(tmp, 'nope.yaml')}: cannot read the config file (ENOENT)\n`,
+    );
   });
 
   test('cli - unknown commands exit 2; help exits 0', () => {
