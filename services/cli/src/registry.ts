@@ -8,4 +8,5 @@ export type ServiceLoader = () => Promise<ServiceDefinition>;
 
 export const registry: Readonly<Record<string, ServiceLoader>> = {
   // watcher: () => import('@kec/watcher').then((m) => m.service),
+  enricher: () => import('@kec/enricher').then((m) => m.enricherService),
 };

@@ -1,0 +1,207 @@
+// @kec/enricher: labels, owners and context for every event, from an informer-fed Redis cache.
+import { connectBus, consumerSpec, ensureConsumer, ensureStream, streamSpec } from '@kec/bus';
+import { CACHED_KINDS, CacheStore, type CompactOptions, type KindInfo } from '@kec/cache';
+import { loadConfig } from '@kec/config';
+import { defaultIdentity, KubeClient, LeaderElector } from '@kec/k8s';
+import type { RunningService, ServiceContext, ServiceDefinition } from '@kec/runtime';
+import { csv, type EnricherConfig, enricherConfig } from './config.ts';
+import { Enricher } from './enricher.ts';
+import { Fetcher } from './fetcher.ts';
+import { Filler } from './filler.ts';
+import { MetadataKubeClient } from './metadata-client.ts';
+import { enricherMetrics } from './metrics.ts';
+import { startStage } from './stage.ts';
+
+export type { EnricherConfig } from './config.ts';
+export { enricherConfig } from './config.ts';
+export type { EnricherOptions, Lookup } from './enricher.ts';
+export { Enricher, eventTime } from './enricher.ts';
+export type { FetcherOptions, FetchResult } from './fetcher.ts';
+export { Fetcher, TokenBucket } from './fetcher.ts';
+export type { FillerOptions } from './filler.ts';
+export { Filler } from './filler.ts';
+export { MetadataKubeClient } from './metadata-client.ts';
+export type { EnricherMetrics } from './metrics.ts';
+export { enricherMetrics } from './metrics.ts';
+export type { Stage, StageOptions } from './stage.ts';
+export { startStage } from './stage.ts';
+
+export function selectKinds(cfg: Pick<EnricherConfig, 'kinds'>): KindInfo[] {
+  const want = csv(cfg.kinds);
+  if (want.length === 0) return [...CACHED_KINDS];
+  const unknown = want.filter((k) => !CACHED_KINDS.some((i) => i.kind === k));
+  if (unknown.length > 0) {
+    throw new Error(
+      `KEC_ENRICHER_KINDS: unknown kind(s) ${unknown.join(', ')}; known: ${CACHED_KINDS.map((i) => i.kind).join(', ')}`,
+    );
+  }
+  return CACHED_KINDS.filter((i) => want.includes(i.kind));
+}
+
+export const enricherService: ServiceDefinition = {
+  name: 'enricher',
+  description:
+    'Enriches KEC_RAW events with labels, owners, node and namespace context from a Redis cache into KEC_ENRICHED.',
+  config: enricherConfig,
+  async start(ctx: ServiceContext): Promise<RunningService> {
+    const cfg = loadConfig(enricherConfig, { env: ctx.env, file: ctx.configFile });
+    const log = ctx.logger;
+    const cluster = ctx.shared.cluster;
+    const identity = cfg.identity || defaultIdentity(ctx.env);
+    const kinds = selectKinds(cfg);
+    const metrics = enricherMetrics(ctx.meter);
+    const compact: CompactOptions = {
+      annotationAllow: csv(cfg.annotationAllow),
+      maxAnnotationValueLength: cfg.maxAnnotationLength,
+    };
+    const kube = KubeClient.load({ kubeconfigPath: cfg.kubeconfig || undefined });
+    const metaKube = new MetadataKubeClient(kube.kubeConfig);
+    const store = await CacheStore.connect({
+      url: ctx.shared.redisUrl,
+      cluster,
+      prefix: cfg.redisPrefix,
+      commandTimeoutMs: cfg.redisTimeoutMs,
+      name: `kec-enricher-${identity}`,
+      logger: log,
+    });
+    if (!store.available) log.warn({}, 'redis not reachable at start; events pass through as unavailable until it is');
+    const bus = await connectBus({
+      url: ctx.shared.natsUrl,
+      name: `kec-enricher-${identity}`,
+      logger: log,
+      root: cfg.subjectRoot,
+      meter: ctx.meter,
+    });
+    const rawStream = `${cfg.streamPrefix}KEC_RAW`;
+    try {
+      for (const s of ['KEC_RAW', 'KEC_ENRICHED', 'KEC_DLQ']) {
+        await ensureStream(bus.jsm, streamSpec(s, cfg.subjectRoot, cfg.streamPrefix));
+      }
+      await ensureConsumer(
+        bus.jsm,
+        rawStream,
+        consumerSpec(cfg.durable, {
+          filterSubject: bus.subjects.all('raw'),
+          ackWaitMs: 30_000,
+          maxDeliver: 10,
+          maxAckPending: cfg.maxAckPending,
+        }),
+      );
+    } catch (err) {
+      await bus.close();
+      await store.close();
+      throw err;
+    }
+    let leaderGauge = 0;
+    ctx.meter
+      .createObservableGauge('kec_enricher_filler_leader', { description: '1 while this replica fills the cache' })
+      .addCallback((r) => r.observe(leaderGauge));
+    const filler = new Filler({
+      store,
+      client: kube,
+      metadataClient: metaKube,
+      kinds,
+      identity,
+      compact,
+      tombstoneTtlMs: cfg.tombstoneTtlMs,
+      syncIntervalMs: cfg.syncIntervalMs,
+      pageSize: cfg.pageSize,
+      watchTimeoutSeconds: cfg.watchTimeoutSeconds,
+      logger: log.child({ component: 'filler' }),
+      metrics,
+    });
+    ctx.meter
+      .createObservableGauge('kec_enricher_cache_objects', {
+        description: 'Live objects the filler holds, by kind (reported by the filler replica)',
+      })
+      .addCallback((r) => {
+        for (const s of filler.status()) r.observe(s.live, { kind: s.kind });
+      });
+    const fetcher = new Fetcher({
+      client: kube,
+      qps: cfg.getQps,
+      burst: cfg.getBurst,
+      maxWaitMs: cfg.getMaxWaitMs,
+      onGet: (kind, result) => {
+        if (result === 'rate-limited') metrics.throttled.add(1, { kind });
+        else metrics.gets.add(1, { kind, result });
+      },
+    });
+    const enricher = new Enricher({
+      store,
+      fetcher,
+      informerKinds: new Set(kinds.map((k) => k.kind)),
+      compact,
+      notFoundTtlMs: cfg.notFoundTtlMs,
+      fetchedTtlMs: cfg.fetchedTtlMs,
+      informerGraceMs: cfg.informerGraceMs,
+      coverWaitMs: cfg.coverWaitMs,
+      metrics,
+      logger: log,
+    });
+    const ac = new AbortController();
+    const stopSignal = AbortSignal.any([ac.signal, ctx.signal]);
+    let elector: LeaderElector | undefined;
+    let electing: Promise<void> = Promise.resolve();
+    if (cfg.filler) {
+      elector = new LeaderElector({
+        client: kube,
+        namespace: cfg.leaseNamespace || ctx.env.POD_NAMESPACE || 'default',
+        name: cfg.leaseName,
+        identity,
+        leaseDurationMs: cfg.leaseDurationMs,
+        renewDeadlineMs: cfg.renewDeadlineMs,
+        retryPeriodMs: cfg.retryPeriodMs,
+        logger: log,
+        onStartedLeading: async (signal) => {
+          leaderGauge = 1;
+          log.info({ identity }, 'filling the cache (elected)');
+          await filler.lead(signal);
+        },
+        onStoppedLeading: () => {
+          leaderGauge = 0;
+        },
+      });
+      electing = elector.run(stopSignal).catch((err: unknown) => {
+        log.error({ err }, 'filler election loop failed');
+      });
+    }
+    let stage: Awaited<ReturnType<typeof startStage>>;
+    try {
+      stage = await startStage({
+        bus,
+        stream: rawStream,
+        durable: cfg.durable,
+        enricher,
+        batchSize: cfg.batchSize,
+        batchWaitMs: cfg.batchWaitMs,
+        concurrency: cfg.concurrency,
+        metrics,
+        logger: log,
+      });
+    } catch (err) {
+      ac.abort();
+      await electing;
+      await bus.close();
+      await store.close();
+      throw err;
+    }
+    log.info({ identity, kinds: kinds.map((k) => k.kind), filler: cfg.filler }, 'enricher started');
+    return {
+      readiness() {
+        if (bus.nc.isClosed()) return 'NATS connection closed';
+        if (elector?.isLeader && !filler.status().every((s) => s.synced)) return 'filler informers not synced yet';
+        return undefined; // Redis down is not "not ready": events still flow, marked unavailable
+      },
+      async stop() {
+        await stage.stop();
+        ac.abort();
+        await electing;
+        await bus.close();
+        await store.close();
+        kube.close();
+        metaKube.close();
+      },
+    };
+  },
+};

@@ -1,0 +1,83 @@
+// The consumer side: KEC_RAW (shared durable, batch mode) -> Enricher -> KEC_ENRICHED. A batch is acked only after
+// every enriched event of it has its JetStream publish ack; a failed publish naks the batch (the msg-id makes the
+// republish of its already-published events a no-op).
+import { type Bus, type BusMessage, type ConsumerHandle, consume, Publisher } from '@kec/bus';
+import { eventMsgId, type KecEvent, parseKecEvent, timestampMicros } from '@kec/model';
+import type { Logger } from 'pino';
+import type { Enricher } from './enricher.ts';
+import type { EnricherMetrics } from './metrics.ts';
+
+export interface StageOptions {
+  bus: Bus;
+  stream: string;
+  durable: string;
+  enricher: Enricher;
+  batchSize: number;
+  batchWaitMs: number;
+  concurrency: number;
+  metrics: EnricherMetrics;
+  logger: Logger;
+  publishWindow?: number;
+}
+
+export interface Stage {
+  handle: ConsumerHandle;
+  publisher: Publisher;
+  /** Events published since start. */
+  readonly published: number;
+  stop(): Promise<void>;
+}
+
+export async function startStage(o: StageOptions): Promise<Stage> {
+  const publisher = new Publisher(o.bus, { window: o.publishWindow ?? 512 });
+  let published = 0;
+  const handle = await consume({
+    bus: o.bus,
+    stream: o.stream,
+    durable: o.durable,
+    dlq: { stage: 'enricher' },
+    concurrency: o.concurrency,
+    pullAhead: Math.max(64, o.batchSize * Math.min(o.concurrency + 1, 8)),
+    batch: { maxMessages: o.batchSize, maxWaitMs: o.batchWaitMs },
+    handler: async (msgs: BusMessage[]) => {
+      const t0 = performance.now();
+      const events: KecEvent[] = [];
+      const deadLetter: { message: BusMessage; error: Error }[] = [];
+      for (const m of msgs) {
+        try {
+          events.push(parseKecEvent(m.data));
+        } catch (err) {
+          deadLetter.push({ message: m, error: err as Error });
+        }
+      }
+      const enriched = await o.enricher.enrichBatch(events);
+      await Promise.all(
+        enriched.map((e) =>
+          publisher.publish(o.bus.subjects.enriched(e.cluster, e.namespace, e.regarding.kind || 'Unknown'), e, {
+            msgId: eventMsgId(e.cluster, e.uid, e.resourceVersion),
+          }),
+        ),
+      );
+      const now = Date.now();
+      for (const e of enriched) {
+        o.metrics.events.add(1, { status: e.enrichment.status });
+        const observed = timestampMicros(e.observedAt) / 1000;
+        if (Number.isFinite(observed)) o.metrics.lag.record(Math.max(0, (now - observed) / 1000));
+      }
+      published += enriched.length;
+      o.metrics.batchDuration.record((performance.now() - t0) / 1000);
+      return deadLetter.length ? { deadLetter } : undefined;
+    },
+  });
+  return {
+    handle,
+    publisher,
+    get published() {
+      return published;
+    },
+    async stop() {
+      await handle.stop();
+      await publisher.flush();
+    },
+  };
+}
