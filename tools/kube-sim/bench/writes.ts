@@ -86,11 +86,12 @@ if (process.argv.includes('--serve')) {
   let patches = 0;
   let failed = 0;
   const t0 = performance.now();
+  let ops = 0;
+  const done: number[] = [];
   const worker = async () => {
     while (next < total) {
-      const i = next++;
-      if (i % 5 === 4 && created > 10) {
-        const e = event(Math.floor(Math.random() * created));
+      if (ops++ % 5 === 4 && created > 10) {
+        const e = event(done[Math.floor(Math.random() * done.length)]!);
         const r = await call(
           'PATCH',
           `/api/v1/namespaces/${e.ns}/events/${e.name}`,
@@ -99,13 +100,15 @@ if (process.argv.includes('--serve')) {
         );
         if (r.status === 200) patches++;
         else failed++;
-        next--; // a patch does not consume an event index
         continue;
       }
+      const i = next++;
       const e = event(i);
       const r = await call('POST', `/api/v1/namespaces/${e.ns}/events`, e.body);
-      if (r.status === 201) created++;
-      else failed++;
+      if (r.status === 201) {
+        created++;
+        done.push(i);
+      } else failed++;
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));

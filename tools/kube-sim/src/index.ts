@@ -1,17 +1,10 @@
 // @kec/kube-sim: a Kubernetes API simulator (server) and a scenario driver.
 
-export type { StatusBody } from './server/errors.ts';
-// --- server (tools/kube-sim/src/server) ---
-export { KubeStatusError } from './server/errors.ts';
-export type { DenyRule } from './server/server.ts';
-export type { InProcessStore, KubeSim, KubeSimOptions, SimClock, SimFaults, SimStats } from './server/sim.ts';
-export { startKubeSim } from './server/sim.ts';
-
+export type { Clock } from './driver/clock.ts';
+export { microTime, parseDuration, VirtualClock } from './driver/clock.ts';
 // --- driver (tools/kube-sim/src/driver): exports added by the driver engineer below this line ---
 export type { ClusterModel, ClusterOptions, NodeModel, ObjectRef, PodModel, WorkloadModel } from './driver/cluster.ts';
 export { applyCluster, planCluster, UidMap } from './driver/cluster.ts';
-export type { Clock } from './driver/clock.ts';
-export { microTime, parseDuration, VirtualClock } from './driver/clock.ts';
 export { DriverConfigError, KubeApiError } from './driver/errors.ts';
 export type { GroundTruth, GtEvent, GtIncident, Tag } from './driver/ground-truth.ts';
 export { GROUND_TRUTH_SCHEMA, GroundTruthLedger } from './driver/ground-truth.ts';
@@ -22,3 +15,9 @@ export type { RunOptions, RunResult, SimHandle } from './driver/run.ts';
 export { runScenarios, selectScenarios } from './driver/run.ts';
 export { SCENARIOS, scenarioNames } from './driver/scenarios/index.ts';
 export { WriteQueue } from './driver/write-queue.ts';
+export type { StatusBody } from './server/errors.ts';
+// --- server (tools/kube-sim/src/server) ---
+export { KubeStatusError } from './server/errors.ts';
+export type { DenyRule, RequestLogEntry } from './server/server.ts';
+export type { InProcessStore, KubeSim, KubeSimOptions, SimClock, SimFaults, SimStats } from './server/sim.ts';
+export { startKubeSim } from './server/sim.ts';

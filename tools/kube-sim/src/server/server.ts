@@ -47,7 +47,19 @@ export interface FaultState {
   retryAfterSeconds: number;
   failNextWatches: number;
   failNextWatchesMode: 'error' | 'http';
+  /** End every new watch right after its initial frames (the B3 "server closes each watch at once" case). */
+  closeWatchesOnStart: boolean;
 }
+
+export interface RequestLogEntry {
+  at: number;
+  verb: string;
+  resource: string;
+  path: string;
+  query: string;
+}
+
+const REQUEST_LOG_MAX = 2000;
 
 export interface ServerDeps {
   store: Store;
@@ -73,7 +85,10 @@ export class SimServer {
     retryAfterSeconds: 1,
     failNextWatches: 0,
     failNextWatchesMode: 'error',
+    closeWatchesOnStart: false,
   };
+  /** The last REQUEST_LOG_MAX API requests (not admin ones), oldest first. */
+  readonly requestLog: RequestLogEntry[] = [];
   readonly counts = new Map<string, number>();
   private readonly watchers = new Set<Watcher>();
   private readonly sockets = new Set<Socket>();
@@ -112,6 +127,17 @@ export class SimServer {
   resetConnections(): void {
     for (const w of [...this.watchers]) w.destroy();
     for (const s of [...this.sockets]) s.destroy();
+  }
+
+  resetFaults(): void {
+    Object.assign(this.faults, {
+      latencyMs: 0,
+      failFraction: 0,
+      failStatus: 500,
+      failNextWatches: 0,
+      closeWatchesOnStart: false,
+    });
+    this.deny = [];
   }
 
   newToken(user = this.defaultUser): string {
@@ -237,6 +263,8 @@ export class SimServer {
     }
     const resName = route.def.group ? `${route.def.resource}.${route.def.group}` : route.def.resource;
     this.count(verb, resName);
+    this.requestLog.push({ at: this.deps.now(), verb, resource: resName, path, query: url.search });
+    if (this.requestLog.length > REQUEST_LOG_MAX) this.requestLog.splice(0, this.requestLog.length - REQUEST_LOG_MAX);
     this.authorize(user, verb, route);
     const as = renderingFromAccept(req.headers.accept);
     const api = this.deps.api;
@@ -310,6 +338,7 @@ export class SimServer {
     const w = new Watcher(opts, sel);
     this.watchers.add(w);
     w.start(opts);
+    if (this.faults.closeWatchesOnStart) w.close(true);
   }
 
   private discovery(path: string, req: IncomingMessage): unknown | string | undefined {
@@ -405,8 +434,10 @@ export class SimServer {
         this.deny = Array.isArray(body?.rules) ? (body.rules as DenyRule[]) : [];
         return ok();
       case 'reset-faults':
-        Object.assign(this.faults, { latencyMs: 0, failFraction: 0, failStatus: 500, failNextWatches: 0 });
-        this.deny = [];
+        this.resetFaults();
+        return ok();
+      case 'close-watches-on-start':
+        this.faults.closeWatchesOnStart = arg('on') !== 'false';
         return ok();
       default:
         throw errors.pathNotFound();

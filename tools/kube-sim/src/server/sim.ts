@@ -7,7 +7,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { parseRoute, ResourceApi, renderingFromAccept, verbOf } from './api.ts';
 import { errors } from './errors.ts';
 import type { StoredObject } from './resources.ts';
-import { type DenyRule, SimServer } from './server.ts';
+import { type DenyRule, type RequestLogEntry, SimServer } from './server.ts';
 import { Store } from './store.ts';
 
 export interface KubeSimOptions {
@@ -65,6 +65,8 @@ export interface SimStats {
   /** Objects per storage table (`events`, `pods`, `leases.coordination.k8s.io`, ...). */
   objects: Record<string, number>;
   openWatches: number;
+  /** Process memory of the simulator, bytes. */
+  memory: { rss: number; heapUsed: number };
 }
 
 /** Direct store access for test setup; runs the same validation and semantics as HTTP (no auth, faults or stats). */
@@ -94,7 +96,9 @@ export interface SimFaults {
   /** Issues a new token, rewrites the kubeconfig with it and returns it (old tokens stay valid until expired). */
   rotateToken(): string;
   setDeny(rules: DenyRule[]): void;
-  /** Clears latency, failure fraction, pending watch failures and deny rules. */
+  /** While on, every new watch is ended cleanly right after it starts (B3: tests client reconnect backoff). */
+  closeWatchesOnStart(on: boolean): void;
+  /** Clears latency, failure fraction, pending watch failures, closeWatchesOnStart and deny rules. */
   reset(): void;
 }
 
@@ -114,6 +118,8 @@ export interface KubeSim {
   resourceVersion(): string;
   stats(): SimStats;
   resetStats(): void;
+  /** The last 2000 API requests (time on the simulator clock, verb, resource, path, query), oldest first. */
+  requestLog(): RequestLogEntry[];
   close(): Promise<void>;
 }
 
@@ -228,6 +234,7 @@ export async function startKubeSim(options: KubeSimOptions = {}): Promise<KubeSi
     requests: Object.fromEntries(server.counts),
     objects: store.counts(),
     openWatches: server.openWatches,
+    memory: { rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed },
   });
   server = new SimServer(
     {
@@ -352,16 +359,20 @@ export async function startKubeSim(options: KubeSimOptions = {}): Promise<KubeSi
       setDeny: (rules) => {
         server.deny = rules;
       },
-      reset: () => {
-        Object.assign(server.faults, { latencyMs: 0, failFraction: 0, failStatus: 500, failNextWatches: 0 });
-        server.deny = [];
+      closeWatchesOnStart: (on) => {
+        server.faults.closeWatchesOnStart = on;
       },
+      reset: () => server.resetFaults(),
     },
     clock,
     expireEventsNow: (opts) => expireEventsNow(opts?.all ?? false),
     resourceVersion: () => String(store.rv),
     stats,
-    resetStats: () => server.counts.clear(),
+    resetStats: () => {
+      server.counts.clear();
+      server.requestLog.length = 0;
+    },
+    requestLog: () => [...server.requestLog],
     close: async () => {
       clearInterval(sweep);
       server.resetConnections();
