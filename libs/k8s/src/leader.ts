@@ -335,31 +335,48 @@ export class LeaderElector {
     if (stopReason === 'stopped') await this.release();
   }
 
-  /** Gives the lease up if we hold it: holderIdentity "" and leaseDurationSeconds 1 (client-go ReleaseOnCancel). */
+  /**
+   * Gives the lease up if we hold it: holderIdentity "" and leaseDurationSeconds 1 (client-go ReleaseOnCancel).
+   * A renew aborted in flight may have landed after all, so a 409 re-reads the lease and tries again.
+   */
   async release(): Promise<boolean> {
-    if (!this.#observed || (this.#observed.spec?.holderIdentity ?? '') !== this.identity) return false;
-    const now = this.#clock.now();
-    const spec = this.#observed.spec ?? {};
-    try {
-      const res = await this.#o.client.request<Lease>('PUT', this.#path(this.#o.name), {
-        body: {
-          ...this.#observed,
-          spec: {
-            holderIdentity: '',
-            leaseDurationSeconds: 1,
-            acquireTime: microTime(now),
-            renewTime: microTime(now),
-            leaseTransitions: spec.leaseTransitions ?? 0,
+    let current = this.#observed;
+    for (let attempt = 0; attempt < 3 && current; attempt++) {
+      const spec = current.spec ?? {};
+      if ((spec.holderIdentity ?? '') !== this.identity) return false;
+      const now = this.#clock.now();
+      try {
+        const res = await this.#o.client.request<Lease>('PUT', this.#path(this.#o.name), {
+          body: {
+            ...current,
+            spec: {
+              holderIdentity: '',
+              leaseDurationSeconds: 1,
+              acquireTime: microTime(now),
+              renewTime: microTime(now),
+              leaseTransitions: spec.leaseTransitions ?? 0,
+            },
           },
-        },
-        timeoutMs: this.#timeout(),
-      });
-      this.#observe(res.body, now);
-      this.#log.info({ identity: this.identity }, 'released the lease');
-      return true;
-    } catch (err) {
-      this.#log.warn({ err: (err as Error).message }, 'lease release failed');
-      return false;
+          timeoutMs: this.#timeout(),
+        });
+        this.#observe(res.body, now);
+        this.#log.info({ identity: this.identity }, 'released the lease');
+        return true;
+      } catch (err) {
+        if (!(err instanceof KubeApiError && err.code === 409)) {
+          this.#log.warn({ err: (err as Error).message }, 'lease release failed');
+          return false;
+        }
+        try {
+          current = (
+            await this.#o.client.request<Lease>('GET', this.#path(this.#o.name), { timeoutMs: this.#timeout() })
+          ).body;
+        } catch (e) {
+          this.#log.warn({ err: (e as Error).message }, 'lease release failed');
+          return false;
+        }
+      }
     }
+    return false;
   }
 }
