@@ -30,11 +30,11 @@ function ev(ns: string): Record<string, unknown> {
   };
 }
 
-async function waitFor<T>(what: string, fn: () => T, timeoutMs = 10_000): Promise<T> {
+async function waitFor<T>(what: string, fn: () => T, timeoutMs = 10_000): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = fn();
-    if (v) return v;
+    if (v) return v as NonNullable<T>;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
