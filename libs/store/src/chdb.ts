@@ -1,0 +1,137 @@
+// Embedded backend: ClickHouse in the process (the `chdb` package), data under a directory.
+// One process owns a data directory (ClickHouse locks its `status` file), and chdb allows one data directory per
+// process: the writer and whatever queries its data run in that process. Only the async API is used (queryAsync,
+// insert): the synchronous calls would block the event loop.
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { drainPending, Session } from 'chdb';
+import type { Logger } from 'pino';
+import { clickhouseCode, RETRYABLE_CLICKHOUSE_CODES, StoreQueryError, StoreUnavailableError } from './errors.ts';
+import { PINNED_INSERT_SETTINGS, PINNED_QUERY_SETTINGS } from './settings.ts';
+import type { InsertOptions, QueryParams, Store } from './store.ts';
+
+export interface ChdbStoreOptions {
+  /** Data directory (created when missing). */
+  dataDir: string;
+  database?: string;
+  logger?: Logger;
+}
+
+function parseRows<T>(text: string): T[] {
+  const out: T[] = [];
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    if (end > start) out.push(JSON.parse(text.slice(start, end)) as T);
+    start = end + 1;
+  }
+  return out;
+}
+
+function mapError(err: unknown, what: string): Error {
+  const message = err instanceof Error ? err.message : String(err);
+  const name = err instanceof Error ? err.name : '';
+  if (name === 'ChdbConnectionError' || name === 'ChdbClosedError') {
+    return new StoreUnavailableError(`chdb ${what}: ${message}`, { cause: err });
+  }
+  const code = (err as { clickhouseCode?: number }).clickhouseCode ?? clickhouseCode(message);
+  return new StoreQueryError(`chdb ${what}: ${message}`, {
+    cause: err,
+    code,
+    retryable: code !== undefined && RETRYABLE_CLICKHOUSE_CODES.has(code),
+  });
+}
+
+export class ChdbStore implements Store {
+  readonly backend = 'chdb' as const;
+  readonly database: string;
+  readonly dataDir: string;
+  #session: Session | undefined;
+
+  private constructor(session: Session, dataDir: string, database: string) {
+    this.#session = session;
+    this.dataDir = dataDir;
+    this.database = database;
+  }
+
+  /** Opens the data directory. Rejects with StoreUnavailableError when another process (or directory) holds chdb. */
+  static async open(opts: ChdbStoreOptions): Promise<ChdbStore> {
+    const dataDir = resolve(opts.dataDir);
+    mkdirSync(dataDir, { recursive: true });
+    let session: Session;
+    try {
+      session = new Session(dataDir, {
+        connectionArgs: Object.entries(PINNED_QUERY_SETTINGS).map(([k, v]) => `--${k}=${v}`),
+      });
+    } catch (err) {
+      throw mapError(err, `cannot open data directory ${dataDir}`);
+    }
+    const store = new ChdbStore(session, dataDir, opts.database ?? 'kec');
+    try {
+      await store.ping();
+    } catch (err) {
+      session.close();
+      throw err;
+    }
+    opts.logger?.info({ dataDir, backend: 'chdb' }, 'embedded store opened');
+    return store;
+  }
+
+  #s(): Session {
+    if (!this.#session) throw new StoreUnavailableError('chdb store is closed');
+    return this.#session;
+  }
+
+  async query<T = Record<string, unknown>>(sql: string, params?: QueryParams): Promise<T[]> {
+    const s = this.#s();
+    try {
+      const r = params
+        ? await s.queryBindAsync(sql, params, { format: 'JSONEachRow' })
+        : await s.queryAsync(sql, { format: 'JSONEachRow' });
+      return parseRows<T>(r.text());
+    } catch (err) {
+      throw mapError(err, 'query failed');
+    }
+  }
+
+  async command(sql: string, params?: QueryParams): Promise<void> {
+    const s = this.#s();
+    try {
+      if (params) await s.queryBindAsync(sql, params, { format: 'TabSeparated' });
+      else await s.queryAsync(sql, { format: 'TabSeparated' });
+    } catch (err) {
+      throw mapError(err, 'command failed');
+    }
+  }
+
+  async insert(table: string, rows: readonly object[], options: InsertOptions = {}): Promise<void> {
+    if (rows.length === 0) return;
+    const s = this.#s();
+    const body = Buffer.from(rows.map((r) => JSON.stringify(r)).join('\n'));
+    const settings: Record<string, string | number> = { ...PINNED_INSERT_SETTINGS };
+    if (options.token) settings['insert_deduplication_token'] = options.token;
+    try {
+      await s.insert({ table: qualify(this.database, table), values: body, format: 'JSONEachRow', settings });
+    } catch (err) {
+      throw mapError(err, `insert into ${table} failed`);
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.query('SELECT 1 AS ok');
+  }
+
+  async close(): Promise<void> {
+    const s = this.#session;
+    this.#session = undefined;
+    if (!s) return;
+    s.close();
+    await drainPending();
+  }
+}
+
+/** `events` -> `kec.events`; a name that already has a database is kept. */
+export function qualify(database: string, table: string): string {
+  return table.includes('.') ? table : `${database}.${table}`;
+}

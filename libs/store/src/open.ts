@@ -1,0 +1,29 @@
+// Picks the backend: a ClickHouse server when a URL is given, else the embedded engine under dataDir.
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { ChdbStore } from './chdb.ts';
+import { HttpStore, type HttpStoreOptions } from './http.ts';
+import type { Store } from './store.ts';
+
+export interface OpenStoreOptions {
+  /** KEC_CLICKHOUSE_URL; unset or empty: embedded chdb. */
+  clickhouseUrl?: string | undefined;
+  /** KEC_DATA_DIR; the embedded store lives in `<dataDir>/clickhouse`. */
+  dataDir: string;
+  database?: string;
+  logger?: Logger;
+  http?: Omit<HttpStoreOptions, 'url' | 'database' | 'logger'>;
+}
+
+/** Opens the store. Rejects with StoreUnavailableError when it cannot be reached or its directory is locked. */
+export async function openStore(opts: OpenStoreOptions): Promise<Store> {
+  if (opts.clickhouseUrl) {
+    return HttpStore.open({ ...opts.http, url: opts.clickhouseUrl, database: opts.database, logger: opts.logger });
+  }
+  return ChdbStore.open({ dataDir: embeddedDir(opts.dataDir), database: opts.database, logger: opts.logger });
+}
+
+/** Where the embedded store keeps its data under KEC_DATA_DIR. */
+export function embeddedDir(dataDir: string): string {
+  return join(dataDir, 'clickhouse');
+}

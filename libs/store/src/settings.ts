@@ -1,0 +1,21 @@
+// Insert settings, pinned: their defaults differ between ClickHouse 24/25 and 26 (26.2 turned async_insert and
+// MV block dedup on by default), so the writer never relies on a server default.
+
+/**
+ * Sent with every insert. Synchronous inserts (the writer batches on the client), insert dedup on, dedup carried
+ * into materialized views, RFC 3339 timestamps accepted. The per-batch `insert_deduplication_token` is added per call.
+ */
+export const PINNED_INSERT_SETTINGS: Readonly<Record<string, string | number>> = {
+  async_insert: 0,
+  wait_for_async_insert: 1,
+  insert_deduplicate: 1,
+  deduplicate_blocks_in_dependent_materialized_views: 1,
+  date_time_input_format: 'best_effort',
+  input_format_skip_unknown_fields: 0,
+};
+
+/** Sent with every query: numbers as JSON numbers, timestamps as ISO 8601 UTC. */
+export const PINNED_QUERY_SETTINGS: Readonly<Record<string, string | number>> = {
+  output_format_json_quote_64bit_integers: 0,
+  date_time_output_format: 'iso',
+};
