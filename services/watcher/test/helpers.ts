@@ -323,3 +323,52 @@ export function insideSomeGap(rv: string, gaps: GapLike[]): boolean {
   const n = BigInt(rv);
   return gaps.some((g) => n > BigInt(g.fromResourceVersion) && n <= BigInt(g.toResourceVersion));
 }
+
+/** A free TCP port on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return await new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Sum of a metric's samples (all label sets) from a child's /metrics; undefined when unreachable. */
+export async function scrape(port: number, metric: string): Promise<number | undefined> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(2000) });
+    const text = await res.text();
+    let sum = 0;
+    for (const line of text.split('\n')) {
+      if (line.startsWith(`${metric}{`) || line.startsWith(`${metric} `))
+        sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+    return sum;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function httpStatus(port: number, path: string): Promise<number | undefined> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(2000) });
+    await res.arrayBuffer();
+    return res.status;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function leaseHolder(e: Env): Promise<string | undefined> {
+  try {
+    const l = await e.sim.store.get(`/apis/coordination.k8s.io/v1/namespaces/default/leases/kec-watcher-${e.id}`);
+    return (l.spec as { holderIdentity?: string }).holderIdentity || undefined;
+  } catch {
+    return undefined;
+  }
+}
