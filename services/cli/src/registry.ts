@@ -7,6 +7,6 @@ import type { ServiceDefinition } from '@kec/runtime';
 export type ServiceLoader = () => Promise<ServiceDefinition>;
 
 export const registry: Readonly<Record<string, ServiceLoader>> = {
-  // watcher: () => import('@kec/watcher').then((m) => m.service),
+  watcher: () => import('@kec/watcher').then((m) => m.watcherService),
   enricher: () => import('@kec/enricher').then((m) => m.enricherService),
 };
