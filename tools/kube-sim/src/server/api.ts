@@ -63,7 +63,7 @@ export function verbOf(method: string, route: Route, query: URLSearchParams): Ve
   const isWatch = route.watchPrefix || query.get('watch') === 'true' || query.get('watch') === '1';
   switch (method) {
     case 'GET':
-      if (route.name) return isWatch ? undefined : 'get';
+      if (route.name) return isWatch ? 'watch' : 'get';
       return isWatch ? 'watch' : 'list';
     case 'POST':
       return route.name ? undefined : 'create';
@@ -160,7 +160,7 @@ export class ResourceApi {
     };
   }
 
-  static matches(def: ResourceDef, rec: Rec, sel: { labels?: LabelSelector; fields?: FieldSelector }): boolean {
+  static matches(rec: Rec, sel: { labels?: LabelSelector; fields?: FieldSelector }): boolean {
     if (!matchLabels(sel.labels, rec.labels)) return false;
     if (sel.fields && !matchFields(sel.fields, JSON.parse(rec.json))) return false;
     return true;
@@ -232,7 +232,7 @@ export class ResourceApi {
     for (; i < snap.length; i++) {
       if (limit > 0 && items.length >= limit) break;
       const rec = snap[i]!;
-      if (!ResourceApi.matches(def, rec, sel)) continue;
+      if (!ResourceApi.matches(rec, sel)) continue;
       items.push(as === 'partial' ? itemJson(def, rec.json, as) : itemJson(def, rec.json, as));
     }
     const meta: Record<string, unknown> = { resourceVersion: String(snapRv) };
@@ -666,7 +666,7 @@ export class ResourceApi {
     const prefix = def.namespaced && route.namespace ? `${route.namespace}/` : '';
     const items: string[] = [];
     for (const rec of this.store.snapshotAt(def.storage, prefix, this.store.rv)) {
-      if (!ResourceApi.matches(def, rec, sel)) continue;
+      if (!ResourceApi.matches(rec, sel)) continue;
       const rv = this.store.nextRv();
       const o = JSON.parse(rec.json);
       o.metadata.resourceVersion = String(rv);

@@ -33,7 +33,7 @@ function checkValue(v: string): void {
 
 /** Parses a label selector: `a=b`, `a==b`, `a!=b`, `a in (x,y)`, `a notin (x)`, `a`, `!a`, `a>1`, `a<1`, comma = AND. */
 export function parseLabelSelector(src: string | null | undefined): LabelSelector | undefined {
-  if (!src || !src.trim()) return undefined;
+  if (!src?.trim()) return undefined;
   const reqs: LabelReq[] = [];
   let i = 0;
   const s = src;
@@ -172,7 +172,7 @@ function unescapeValue(s: string): string {
 
 /** Field selectors: `a=b`, `a==b`, `a!=b`, comma = AND; the label must be one the resource's API group supports (L7). */
 export function parseFieldSelector(src: string | null | undefined, def: ResourceDef): FieldSelector | undefined {
-  if (!src || !src.trim()) return undefined;
+  if (!src?.trim()) return undefined;
   const reqs: FieldReq[] = [];
   for (const term of splitTerms(src)) {
     const m = /^(.*?)(==|!=|=)(.*)$/s.exec(term.replaceAll('\\=', PH));

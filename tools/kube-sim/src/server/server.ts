@@ -277,6 +277,11 @@ export class SimServer {
         return;
       }
       validateWatchQuery(q);
+      if (route.name) {
+        // Watching one object (deprecated /watch/.../name form) is a watch filtered on metadata.name.
+        const fs = q.get('fieldSelector');
+        q.set('fieldSelector', `${fs ? `${fs},` : ''}metadata.name=${route.name}`);
+      }
       const sel = api.selectors(route.def, q);
       this.startWatch(route, q, as, res, false, sel);
       return;
@@ -313,7 +318,9 @@ export class SimServer {
         out = api.deleteCollection(route, q, as);
         break;
     }
-    this.send(res, out.status, out.json);
+    const partial = /^\{"kind":"(PartialObjectMetadata(List)?)"/.exec(out.json);
+    const ct = partial ? `application/json;as=${partial[1]};g=meta.k8s.io;v=v1` : 'application/json';
+    this.send(res, out.status, out.json, { 'Content-Type': ct });
   }
 
   private startWatch(

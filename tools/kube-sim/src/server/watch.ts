@@ -112,7 +112,7 @@ export class Watcher implements WatchSink {
       // Synthetic ADDED for the current state ("0" may be served from any point; the simulator uses the latest).
       from = this.store.rv;
       for (const rec of this.store.snapshotAt(this.storage, this.prefix, from)) {
-        if (ResourceApi.matches(this.def, rec, this.sel)) this.writeFrame(this.frame('ADDED', rec));
+        if (ResourceApi.matches(rec, this.sel)) this.writeFrame(this.frame('ADDED', rec));
       }
       if (sie === 'true' || sie === '1') this.bookmark(from, true);
     } else {
@@ -151,12 +151,12 @@ export class Watcher implements WatchSink {
 
   onChange(c: Change): void {
     if (this.closed || c.rv <= this.from || (this.prefix && !c.key.startsWith(this.prefix))) return;
-    const prevMatch = c.prev !== undefined && ResourceApi.matches(this.def, c.prev, this.sel);
+    const prevMatch = c.prev !== undefined && ResourceApi.matches(c.prev, this.sel);
     if (c.type === 'DELETED') {
       if (prevMatch) this.writeFrame(this.cachedFrame(c, 'DELETED', c.obj));
       return;
     }
-    const newMatch = ResourceApi.matches(this.def, c.obj, this.sel);
+    const newMatch = ResourceApi.matches(c.obj, this.sel);
     if (newMatch) this.writeFrame(this.cachedFrame(c, prevMatch ? 'MODIFIED' : 'ADDED', c.obj));
     else if (prevMatch) {
       // L6: leaving the selector is a DELETED carrying the previous object at the new resourceVersion.

@@ -26,7 +26,9 @@ export function request(
         method,
         headers: {
           authorization: `Bearer ${sim.token}`,
-          ...(data !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(data !== undefined
+            ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(data)) }
+            : {}),
           ...headers,
         },
       },

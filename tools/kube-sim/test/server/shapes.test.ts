@@ -423,4 +423,32 @@ describe('kube-sim shapes', () => {
     const del = await request(sim, 'DELETE', `/api/v1/namespaces/${ns}/pods/${r.json.metadata.name}`);
     assert.equal(del.json.kind, 'Pod');
   });
+
+  test('shapes - deletecollection with a selector, delete preconditions, strictNamespaces', async () => {
+    const ns = rand('ns');
+    const base = `/api/v1/namespaces/${ns}/pods`;
+    await sim.store.create(base, { metadata: { name: 'a', labels: { app: 'x' } } });
+    await sim.store.create(base, { metadata: { name: 'b', labels: { app: 'y' } } });
+    const pre = await request(sim, 'DELETE', `${base}/a`, { preconditions: { resourceVersion: '1' } });
+    assert.equal(pre.status, 409);
+    const dc = await request(sim, 'DELETE', `${base}?labelSelector=app%3Dx`);
+    assert.equal(dc.status, 200);
+    assert.deepEqual(
+      dc.json.items.map((p: { metadata: { name: string } }) => p.metadata.name),
+      ['a'],
+    );
+    const left = await request(sim, 'GET', base);
+    assert.deepEqual(
+      left.json.items.map((p: { metadata: { name: string } }) => p.metadata.name),
+      ['b'],
+    );
+    const strict = await startKubeSim({ strictNamespaces: true });
+    try {
+      const r = await request(strict, 'POST', `/api/v1/namespaces/${ns}/pods`, { metadata: { name: 'p' } });
+      assert.equal(r.status, 404);
+      assert.equal(r.json.message, `namespaces "${ns}" not found`);
+    } finally {
+      await strict.close();
+    }
+  });
 });

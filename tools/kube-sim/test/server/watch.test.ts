@@ -227,3 +227,70 @@ describe('kube-sim watch', () => {
     await lw.stop();
   });
 });
+
+describe('kube-sim watch bookmarks and forms', () => {
+  test('watch - L12: cached kinds get periodic bookmarks when asked; events never do', async () => {
+    const sim = await startKubeSim({ bookmarkIntervalSeconds: 1 });
+    try {
+      const ns = rand('ns');
+      const rv = sim.resourceVersion();
+      const pods = await watch(
+        sim,
+        `/api/v1/namespaces/${ns}/pods?watch=true&resourceVersion=${rv}&allowWatchBookmarks=true`,
+      );
+      const events = await watch(
+        sim,
+        `/api/v1/namespaces/${ns}/events?watch=true&resourceVersion=${rv}&allowWatchBookmarks=true`,
+      );
+      const quiet = await watch(sim, `/api/v1/namespaces/${ns}/pods?watch=true&resourceVersion=${rv}`);
+      await pods.waitFrames(1, 5000);
+      assert.deepEqual(pods.frames[0], {
+        type: 'BOOKMARK',
+        object: {
+          kind: 'Pod',
+          apiVersion: 'v1',
+          metadata: { resourceVersion: sim.resourceVersion() },
+          spec: { containers: null },
+          status: {},
+        },
+      });
+      await sim.store.create(`/api/v1/namespaces/${ns}/events`, coreEvent(ns, 'a.1'));
+      await sim.store.create(`/api/v1/namespaces/${ns}/pods`, { metadata: { name: 'p' } });
+      await events.waitFrames(1);
+      await quiet.waitFrames(1);
+      assert.deepEqual(
+        events.frames.map((f) => f.type),
+        ['ADDED'],
+      );
+      assert.deepEqual(
+        quiet.frames.map((f) => f.type),
+        ['ADDED'],
+      );
+      for (const w of [pods, events, quiet]) w.close();
+    } finally {
+      await sim.close();
+    }
+  });
+
+  test('watch - the deprecated /watch/ path form and a single-object watch', async () => {
+    const sim = await startKubeSim({});
+    try {
+      const ns = rand('ns');
+      const rv = sim.resourceVersion();
+      const all = await watch(sim, `/api/v1/watch/namespaces/${ns}/pods?resourceVersion=${rv}`);
+      const one = await watch(sim, `/api/v1/watch/namespaces/${ns}/pods/p2?resourceVersion=${rv}`);
+      await sim.store.create(`/api/v1/namespaces/${ns}/pods`, { metadata: { name: 'p1' } });
+      await sim.store.create(`/api/v1/namespaces/${ns}/pods`, { metadata: { name: 'p2' } });
+      await all.waitFrames(2);
+      await one.waitFrames(1);
+      assert.deepEqual(
+        one.frames.map((f) => f.object.metadata.name),
+        ['p2'],
+      );
+      all.close();
+      one.close();
+    } finally {
+      await sim.close();
+    }
+  });
+});
