@@ -151,6 +151,7 @@ export class Store {
     this.compact(false);
     const s = this.sinks.get(c.storage);
     if (s) for (const w of [...s]) w.onChange(c);
+    c.frames = undefined; // rendered frames are shared by the watchers of one write only; history keeps no copies
   }
 
   /** Drops history older than the window or beyond the size cap; `all` drops everything (the silent-gap fault). */

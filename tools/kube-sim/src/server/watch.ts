@@ -116,9 +116,14 @@ export class Watcher implements WatchSink {
       }
       if (sie === 'true' || sie === '1') this.bookmark(from, true);
     } else {
-      from = Number(rvParam);
+      // sendInitialEvents=false with RV unset or "0" starts from the latest revision.
+      from = rvParam === '' || rvParam === '0' ? this.store.rv : Number(rvParam);
       this.from = from;
-      for (const c of this.store.changesSince(from)) if (c.storage === this.storage) this.onChange(c);
+      for (const c of this.store.changesSince(from)) {
+        if (c.storage !== this.storage) continue;
+        this.onChange(c);
+        c.frames = undefined;
+      }
     }
     this.from = from;
     this.store.addSink(this);
@@ -127,6 +132,10 @@ export class Watcher implements WatchSink {
       ? Number(timeoutParam) * 1000
       : o.minRequestTimeoutSeconds * 1000 * (1 + Math.random());
     this.timers.push(setTimeout(() => this.close(true), timeoutMs));
+    // cache_watcher.go nextBookmarkTime: cached kinds also get a bookmark about 2 s before the deadline.
+    if (this.bookmarks && this.def.cached && timeoutMs > 2000) {
+      this.timers.push(setTimeout(() => this.bookmark(this.store.rv, false), timeoutMs - 2000));
+    }
     // Cached kinds get a bookmark about every 60 s when asked; events (served from etcd) never get periodic ones.
     if (this.bookmarks && this.def.cached && o.bookmarkIntervalSeconds > 0) {
       const t = setInterval(() => this.bookmark(this.store.rv, false), o.bookmarkIntervalSeconds * 1000);

@@ -294,3 +294,44 @@ describe('kube-sim watch bookmarks and forms', () => {
     }
   });
 });
+
+describe('kube-sim watch streaming-list forms', () => {
+  test('watch - sendInitialEvents=false with RV unset starts at the latest revision without replaying history', async () => {
+    const sim = await startKubeSim({});
+    try {
+      const ns = rand('ns');
+      await sim.store.create(`/api/v1/namespaces/${ns}/events`, coreEvent(ns, 'old.1'));
+      const w = await watch(
+        sim,
+        `/api/v1/namespaces/${ns}/events?watch=true&sendInitialEvents=false&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan`,
+      );
+      await sim.store.create(`/api/v1/namespaces/${ns}/events`, coreEvent(ns, 'new.1'));
+      await w.waitFrames(1);
+      assert.deepEqual(
+        w.frames.map((f) => [f.type, f.object.metadata.name]),
+        [['ADDED', 'new.1']],
+      );
+      w.close();
+    } finally {
+      await sim.close();
+    }
+  });
+
+  test('watch - cached kinds get a bookmark about 2 s before the timeoutSeconds deadline when asked', async () => {
+    const sim = await startKubeSim({});
+    try {
+      const ns = rand('ns');
+      const w = await watch(
+        sim,
+        `/api/v1/namespaces/${ns}/pods?watch=true&resourceVersion=${sim.resourceVersion()}&allowWatchBookmarks=true&timeoutSeconds=3`,
+      );
+      await w.waitEnd(6000);
+      assert.deepEqual(
+        w.frames.map((f) => f.type),
+        ['BOOKMARK'],
+      );
+    } finally {
+      await sim.close();
+    }
+  });
+});
