@@ -1,7 +1,7 @@
 // Resource verbs: route parsing, get/list/create/update/patch/delete with the apiserver's rules (L3, L7, L8, L10, E3, K4, G3).
 import { randomUUID } from 'node:crypto';
 import { errors, KubeStatusError, statusBody } from './errors.ts';
-import { jsonPatch, mergePatch } from './patch.ts';
+import { jsonPatch, mergePatch, strategicMergePatch } from './patch.ts';
 import { fromStored, itemJson, nowTime, objectJson, type Rendering, toStored } from './render.ts';
 import { apiVersionOf, findResource, type ResourceDef, type StoredObject, type Verb } from './resources.ts';
 import {
@@ -584,7 +584,11 @@ export class ResourceApi {
     if (!existing) throw errors.notFound(def.resource, def.group, route.name);
     const current = { kind: def.kind, apiVersion: apiVersionOf(def), ...fromStored(def, JSON.parse(existing.json)) };
     const patched = (
-      ct === 'application/json-patch+json' ? jsonPatch(current, patchBody) : mergePatch(current, patchBody)
+      ct === 'application/json-patch+json'
+        ? jsonPatch(current, patchBody)
+        : ct === 'application/strategic-merge-patch+json'
+          ? strategicMergePatch(current, patchBody)
+          : mergePatch(current, patchBody)
     ) as StoredObject;
     if (typeof patched !== 'object' || patched === null) throw errors.badRequest('patch produced a non-object');
     const meta = { ...(patched.metadata ?? {}) };

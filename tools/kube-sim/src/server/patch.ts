@@ -1,4 +1,4 @@
-// PATCH bodies: JSON merge patch (RFC 7386), strategic merge patch (treated as a merge patch, see README), JSON patch (RFC 6902).
+// PATCH bodies: JSON merge patch (RFC 7386), strategic merge patch (common merge keys, see README), JSON patch (RFC 6902).
 import { errors } from './errors.ts';
 import type { StoredObject } from './resources.ts';
 
@@ -13,6 +13,82 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
     if (k === '$patch' || k.startsWith('$setElementOrder/') || k.startsWith('$retainKeys')) continue;
     if (v === null) delete out[k];
     else out[k] = mergePatch(out[k], v);
+  }
+  return out;
+}
+
+// patchMergeKey of the list fields kec's fixtures and recorders touch (k8s.io/api struct tags).
+const MERGE_KEYS: Record<string, string> = {
+  containers: 'name',
+  initContainers: 'name',
+  ephemeralContainers: 'name',
+  containerStatuses: 'name',
+  initContainerStatuses: 'name',
+  ephemeralContainerStatuses: 'name',
+  conditions: 'type',
+  ownerReferences: 'uid',
+  env: 'name',
+  volumes: 'name',
+  volumeMounts: 'mountPath',
+  volumeDevices: 'devicePath',
+  imagePullSecrets: 'name',
+  hostAliases: 'ip',
+  topologySpreadConstraints: 'topologyKey',
+  taints: 'key',
+  addresses: 'type',
+  images: 'names',
+};
+// Primitive lists with patchStrategy "merge" (set union).
+const MERGE_PRIMITIVE = new Set(['finalizers']);
+
+/**
+ * Strategic merge patch for the common cases: maps merge, `null` deletes, lists with a known patchMergeKey
+ * merge by that key (`$patch: delete` removes an element), `finalizers` unions, other lists replace.
+ * `$patch: replace` on a map replaces it; `$setElementOrder`/`$retainKeys` directives are ignored.
+ */
+export function strategicMergePatch(target: unknown, patch: unknown): unknown {
+  if (!isObj(patch)) return patch;
+  if (patch.$patch === 'replace') {
+    const { $patch: _p, ...rest } = patch;
+    return rest;
+  }
+  if (patch.$patch === 'delete') return undefined;
+  const out: Record<string, unknown> = isObj(target) ? { ...target } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (k.startsWith('$')) continue;
+    if (k.startsWith('$deleteFromPrimitiveList/')) continue;
+    if (v === null) {
+      delete out[k];
+      continue;
+    }
+    const cur = out[k];
+    const key = MERGE_KEYS[k];
+    if (Array.isArray(v) && Array.isArray(cur) && key) {
+      const merged = [...cur];
+      for (const el of v) {
+        if (!isObj(el) || !(key in el)) {
+          merged.push(el);
+          continue;
+        }
+        const idx = merged.findIndex((m) => isObj(m) && JSON.stringify(m[key]) === JSON.stringify(el[key]));
+        if (el.$patch === 'delete') {
+          if (idx >= 0) merged.splice(idx, 1);
+        } else if (idx >= 0) merged[idx] = strategicMergePatch(merged[idx], el);
+        else merged.push(strategicMergePatch(undefined, el));
+      }
+      out[k] = merged;
+    } else if (Array.isArray(v) && Array.isArray(cur) && MERGE_PRIMITIVE.has(k)) {
+      out[k] = [...new Set([...cur, ...v])];
+    } else {
+      const r = strategicMergePatch(cur, v);
+      if (r === undefined) delete out[k];
+      else out[k] = r;
+    }
+  }
+  for (const [k, v] of Object.entries(patch)) {
+    if (!k.startsWith('$deleteFromPrimitiveList/') || !Array.isArray(v)) continue;
+    const field = k.slice('$deleteFromPrimitiveList/'.length);
+    if (Array.isArray(out[field])) out[field] = (out[field] as unknown[]).filter((x) => !v.includes(x));
   }
   return out;
 }

@@ -172,6 +172,16 @@ describe('kube-sim expiry', () => {
         p2.json.message,
         /^The provided continue parameter is too old to display a consistent list result\. You can start a new list without the continue parameter/,
       );
+      // A token whose snapshot revision has been compacted is expired too.
+      sim.clock.setOffset(0);
+      const p3 = await request(sim, 'GET', `/api/v1/namespaces/${ns}/events?limit=2`);
+      sim.faults.compactSilently();
+      const p4 = await request(
+        sim,
+        'GET',
+        `/api/v1/namespaces/${ns}/events?limit=2&continue=${p3.json.metadata.continue}`,
+      );
+      assert.equal(p4.status, 410);
       const bad = await request(sim, 'GET', `/api/v1/namespaces/${ns}/events?limit=2&continue=garbage`);
       assert.equal(bad.status, 400);
     } finally {

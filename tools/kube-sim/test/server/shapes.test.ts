@@ -451,4 +451,56 @@ describe('kube-sim shapes', () => {
       await strict.close();
     }
   });
+
+  test('shapes - strategic merge patch merges lists by patchMergeKey; merge patch replaces them', async () => {
+    const ns = rand('ns');
+    const base = `/api/v1/namespaces/${ns}/pods`;
+    await sim.store.create(base, {
+      metadata: { name: 'p', finalizers: ['a'] },
+      spec: {
+        containers: [
+          { name: 'app', image: 'v1' },
+          { name: 'side', image: 's' },
+        ],
+      },
+      status: {
+        phase: 'Pending',
+        conditions: [
+          { type: 'Ready', status: 'False' },
+          { type: 'PodScheduled', status: 'True' },
+        ],
+      },
+    });
+    const smp = await request(
+      sim,
+      'PATCH',
+      `${base}/p`,
+      {
+        metadata: { finalizers: ['b'] },
+        spec: {
+          containers: [
+            { name: 'app', image: 'v2' },
+            { name: 'side', $patch: 'delete' },
+          ],
+        },
+        status: { conditions: [{ type: 'Ready', status: 'True' }] },
+      },
+      { 'content-type': 'application/strategic-merge-patch+json' },
+    );
+    assert.equal(smp.status, 200, smp.text);
+    assert.deepEqual(smp.json.spec.containers, [{ name: 'app', image: 'v2' }]);
+    assert.deepEqual(smp.json.status.conditions, [
+      { type: 'Ready', status: 'True' },
+      { type: 'PodScheduled', status: 'True' },
+    ]);
+    assert.deepEqual(smp.json.metadata.finalizers, ['a', 'b']);
+    const mp = await request(
+      sim,
+      'PATCH',
+      `${base}/p`,
+      { status: { conditions: [{ type: 'Ready', status: 'False' }] } },
+      { 'content-type': 'application/merge-patch+json' },
+    );
+    assert.deepEqual(mp.json.status.conditions, [{ type: 'Ready', status: 'False' }]);
+  });
 });
