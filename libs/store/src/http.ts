@@ -2,7 +2,16 @@
 // format is JSONCompactEachRow), keep-alive sockets dropped before the server's keep-alive closes them, and an
 // insert retried with the identical rows and insert_deduplication_token, so a retry after a lost response is
 // dropped by the server instead of written twice.
-import { type ClickHouseClient, ClickHouseError, createClient } from '@clickhouse/client';
+import {
+  type ClickHouseClient,
+  ClickHouseError,
+  ClickHouseLogLevel,
+  type Logger as ClientLogger,
+  createClient,
+  type ErrorLogParams,
+  type LogParams,
+  type WarnLogParams,
+} from '@clickhouse/client';
 import type { Logger } from 'pino';
 import { qualify } from './chdb.ts';
 import {
@@ -99,6 +108,7 @@ export class HttpStore implements Store {
       max_open_connections: opts.maxOpenConnections ?? 10,
       keep_alive: { enabled: true, idle_socket_ttl: opts.idleSocketTtlMs ?? 2_500 },
       application: 'kec',
+      log: { LoggerClass: clientLogger(opts.logger), level: ClickHouseLogLevel.WARN },
     });
   }
 
@@ -204,6 +214,32 @@ export class HttpStore implements Store {
     this.#closed = true;
     await this.#client.close();
   }
+}
+
+/**
+ * Routes the client's own log lines to pino (its default writes to the console). Its request errors go to debug:
+ * the store maps, retries and logs them itself. Its warnings (e.g. "idle socket TTL is greater than server
+ * keep-alive timeout") stay warnings.
+ */
+function clientLogger(log: Logger | undefined): new () => ClientLogger {
+  const l = log?.child({ component: '@clickhouse/client' });
+  return class implements ClientLogger {
+    trace(p: LogParams) {
+      l?.trace({ module: p.module, args: p.args }, p.message);
+    }
+    debug(p: LogParams) {
+      l?.debug({ module: p.module, args: p.args }, p.message);
+    }
+    info(p: LogParams) {
+      l?.info({ module: p.module, args: p.args }, p.message);
+    }
+    warn(p: WarnLogParams) {
+      l?.warn({ module: p.module, args: p.args, err: p.err }, p.message);
+    }
+    error(p: ErrorLogParams) {
+      l?.debug({ module: p.module, err: p.err }, p.message);
+    }
+  };
 }
 
 function redact(url: string): string {

@@ -94,7 +94,7 @@ describe('writer with NATS and chdb', () => {
       state: 'open',
       version: 1,
     };
-    const pub = (subject: string, data: unknown, msgId: string) => h.publisher.publish(subject, data, { msgId });
+    const pub = (subject: string, data: object, msgId: string) => h.publisher.publish(subject, data, { msgId });
     await pub(h.bus.subjects.incidents('test', 'web'), { ...base, version: 3, state: 'resolved', eventCount: 5 }, 'i3');
     await pub(h.bus.subjects.incidents('test', 'web'), base, 'i1');
     await pub(
