@@ -1,7 +1,7 @@
 // kube-sim write and list throughput. Runs the simulator in a child process so client and server do not share
 // an event loop, writes events over keep-alive HTTP with many requests in flight (creates plus recorder-style
 // PATCHes), then lists the whole store in pages. Prints figures; not pass/fail.
-//   node tools/kube-sim/bench/writes.ts [--events 200000] [--concurrency 64] [--page 500]
+//   node tools/kube-sim/bench/writes.ts [--events 200000] [--concurrency 64] [--page 500] [--watchers 0]
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { startKubeSim } from '../src/index.ts';
@@ -20,6 +20,7 @@ if (process.argv.includes('--serve')) {
   const total = arg('events', 200_000);
   const concurrency = arg('concurrency', 64);
   const pageSize = arg('page', 500);
+  const watchers = arg('watchers', 0);
   const child = spawn(process.execPath, [process.argv[1]!, '--serve'], { stdio: ['pipe', 'pipe', 'inherit'] });
   const first = await new Promise<string>((resolve) => {
     let buf = '';
@@ -80,6 +81,23 @@ if (process.argv.includes('--serve')) {
       },
     };
   };
+  // Optional watchers of all events (core and events.k8s.io alternately) that count frames.
+  let frames = 0;
+  const watchReqs: http.ClientRequest[] = [];
+  for (let i = 0; i < watchers; i++) {
+    const path = i % 2 ? '/apis/events.k8s.io/v1/events' : '/api/v1/events';
+    const req = http.get(
+      `${url}${path}?watch=true&resourceVersion=0`,
+      { headers: { authorization: `Bearer ${token}` } },
+      (res) => {
+        res.on('data', (c: Buffer) => {
+          for (const b of c) if (b === 10) frames++;
+        });
+      },
+    );
+    req.on('error', () => {});
+    watchReqs.push(req);
+  }
   // Writes: every 5th write is a recorder-style strategic-merge PATCH of an event created earlier.
   let next = 0;
   let created = 0;
@@ -116,7 +134,7 @@ if (process.argv.includes('--serve')) {
   const writes = created + patches;
   const stats1 = JSON.parse((await call('GET', '/_sim/stats')).text);
   console.log(
-    `writes: ${writes} (${created} creates, ${patches} patches, ${failed} failed) in ${secs.toFixed(1)} s = ${Math.round(writes / secs)} writes/s (concurrency ${concurrency})`,
+    `writes: ${writes} (${created} creates, ${patches} patches, ${failed} failed) in ${secs.toFixed(1)} s = ${Math.round(writes / secs)} writes/s (concurrency ${concurrency}, ${watchers} watchers, ${frames} watch frames received)`,
   );
   console.log(
     `server memory after writes: rss ${Math.round(stats1.memory.rss / 2 ** 20)} MiB, heap ${Math.round(stats1.memory.heapUsed / 2 ** 20)} MiB, events ${stats1.objects.events}`,
@@ -162,6 +180,7 @@ if (process.argv.includes('--serve')) {
   console.log(
     `server memory after list: rss ${Math.round(stats2.memory.rss / 2 ** 20)} MiB, heap ${Math.round(stats2.memory.heapUsed / 2 ** 20)} MiB`,
   );
+  for (const r of watchReqs) r.destroy();
   agent.destroy();
   child.stdin.end();
 }
