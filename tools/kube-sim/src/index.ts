@@ -1,8 +1,9 @@
 // @kec/kube-sim: a Kubernetes API simulator (server) and a scenario driver.
+// Biome keeps these exports sorted by path: ./driver/* belongs to the driver (DRIVER.md), ./server/* to the server
+// (README.md). Add exports anywhere; the sort places them.
 
 export type { Clock } from './driver/clock.ts';
 export { microTime, parseDuration, VirtualClock } from './driver/clock.ts';
-// --- driver (tools/kube-sim/src/driver): exports added by the driver engineer below this line ---
 export type { ClusterModel, ClusterOptions, NodeModel, ObjectRef, PodModel, WorkloadModel } from './driver/cluster.ts';
 export { applyCluster, planCluster, UidMap } from './driver/cluster.ts';
 export { DriverConfigError, KubeApiError } from './driver/errors.ts';
@@ -16,7 +17,6 @@ export { runScenarios, selectScenarios } from './driver/run.ts';
 export { SCENARIOS, scenarioNames } from './driver/scenarios/index.ts';
 export { WriteQueue } from './driver/write-queue.ts';
 export type { StatusBody } from './server/errors.ts';
-// --- server (tools/kube-sim/src/server) ---
 export { KubeStatusError } from './server/errors.ts';
 export type { DenyRule, RequestLogEntry } from './server/server.ts';
 export type { InProcessStore, KubeSim, KubeSimOptions, SimClock, SimFaults, SimStats } from './server/sim.ts';
