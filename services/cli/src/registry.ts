@@ -9,4 +9,5 @@ export type ServiceLoader = () => Promise<ServiceDefinition>;
 export const registry: Readonly<Record<string, ServiceLoader>> = {
   watcher: () => import('@kec/watcher').then((m) => m.watcherService),
   enricher: () => import('@kec/enricher').then((m) => m.enricherService),
+  writer: () => import('@kec/writer').then((m) => m.writerService),
 };

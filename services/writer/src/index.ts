@@ -3,8 +3,9 @@
 import { connectBus } from '@kec/bus';
 import { loadConfig } from '@kec/config';
 import type { RunningService, ServiceContext, ServiceDefinition } from '@kec/runtime';
-import { openStore, type Retention } from '@kec/store';
-import { type WriterConfig, writerConfig } from './config.ts';
+import { openStore } from '@kec/store';
+import { writerConfig } from './config.ts';
+import { retentionOf } from './retention.ts';
 import { Writer } from './writer.ts';
 
 export type { WriterConfig } from './config.ts';
@@ -32,6 +33,9 @@ export {
   SeveritySchema,
 } from './contract.ts';
 export { PayloadError } from './errors.ts';
+export type { MigrateCommandOptions } from './migrate-command.ts';
+export { runMigrate } from './migrate-command.ts';
+export { retentionOf } from './retention.ts';
 export type { EventRow, GapRow, IncidentRow, OccurrenceRow, PatternRow } from './rows.ts';
 export {
   eventBatchRows,
@@ -48,18 +52,6 @@ export {
 } from './rows.ts';
 export type { TableInsert, WriterDeps, WriterInput, WriterState } from './writer.ts';
 export { batchToken, WRITER_INPUTS, Writer } from './writer.ts';
-
-/** The retention of the writer's config. */
-export function retentionOf(cfg: WriterConfig): Retention {
-  return {
-    eventsDays: cfg.eventsDays,
-    occurrencesDays: cfg.occurrencesDays,
-    rollupDays: cfg.rollupDays,
-    incidentsDays: cfg.incidentsDays,
-    gapsDays: cfg.gapsDays,
-    patternsDays: cfg.patternsDays,
-  };
-}
 
 export const writerService: ServiceDefinition = {
   name: 'writer',

@@ -181,3 +181,26 @@ describe('contract and rows', () => {
     assert.notEqual(batchToken('S', 'events', [1]), batchToken('S', 'occurrences', [1]));
   });
 });
+
+describe('kec migrate', () => {
+  test('migrate command - applies the schema with the configured retention, then is a no-op', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { runMigrate } = await import('../src/migrate-command.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'kec-migrate-'));
+    const lines: string[] = [];
+    try {
+      const env = { KEC_DATA_DIR: dir, KEC_WRITER_ROLLUP_DAYS: '500' };
+      const first = await runMigrate({ env, out: (t) => lines.push(t) });
+      assert.deepEqual(first.applied, [1]);
+      const second = await runMigrate({ env, out: (t) => lines.push(t) });
+      assert.deepEqual(second.applied, []);
+      const third = await runMigrate({ env: { ...env, KEC_WRITER_ROLLUP_DAYS: '30' }, out: (t) => lines.push(t) });
+      assert.deepEqual(third.ttlChanged, ['events_per_minute_state']);
+      assert.match(lines[1] ?? '', /^schema kec at version 1 \(chdb\); applied: none; retention changed: none/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
