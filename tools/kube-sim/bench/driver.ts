@@ -2,6 +2,7 @@
 // kube-sim runs in its own process (as with ./dev sim), the driver here; both share the machine.
 //   node tools/kube-sim/bench/driver.ts [--writes 50000] [--concurrency 8] [--in-process | --url U --token T]
 import { spawn } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { runScenarios, startKubeSim } from '../src/index.ts';
 
@@ -30,16 +31,17 @@ if (process.argv.includes('--url')) {
   const child = spawn(process.execPath, [main, '--port', '0', '--scenario', 'none', '--nodes', '3'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  process.once('exit', () => child.kill('SIGKILL'));
   const out = await new Promise<string>((resolve, reject) => {
     let buf = '';
     child.stdout.on('data', (c: Buffer) => {
       buf += c.toString();
-      if (buf.includes('--token')) resolve(buf);
+      if (buf.includes('Bearer ')) resolve(buf);
     });
     child.once('exit', (code) => reject(new Error(`kube-sim exited with ${code}`)));
   });
   url = /listening on (\S+)/.exec(out)![1]!;
-  token = /--token (\S+)/.exec(out)![1]!;
+  token = /Bearer ([^']+)'/.exec(out)![1]!;
   stop = async () => {
     child.kill('SIGINT');
     await new Promise((r) => child.once('exit', r));
@@ -64,7 +66,11 @@ const end = performance.now();
 const s = result.stats;
 const n = s.creates + s.patches;
 const secs = (end - clusterReadyAt) / 1000;
-console.log(`kube-sim ${inProcess ? 'in-process' : 'separate process'}, concurrency ${concurrency}`);
+console.log(
+  `kube-sim ${inProcess ? 'in-process' : 'separate process'}, concurrency ${concurrency}, load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')} on ${cpus().length} cpus`,
+);
 console.log(
   `event writes: ${n} (${s.creates} creates, ${s.patches} patches), failed ${s.failed}, in ${secs.toFixed(2)} s`,
 );
