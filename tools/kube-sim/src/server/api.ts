@@ -13,6 +13,7 @@ import {
   parseLabelSelector,
 } from './selectors.ts';
 import { cmp, type Rec, type Store } from './store.ts';
+import { eventTable } from './table.ts';
 
 export interface Route {
   def: ResourceDef;
@@ -150,6 +151,7 @@ export class ResourceApi {
     const { def } = route;
     const rec = this.store.get(def.storage, keyOf(def, route.namespace, route.name));
     if (!rec) throw errors.notFound(def.resource, def.group, route.name);
+    if (as === 'table') return { status: 200, json: eventTable([rec.json], {}, this.ctx.now()) };
     return { status: 200, json: objectJson(def, rec.json, as) };
   }
 
@@ -233,7 +235,7 @@ export class ResourceApi {
       if (limit > 0 && items.length >= limit) break;
       const rec = snap[i]!;
       if (!ResourceApi.matches(rec, sel)) continue;
-      items.push(as === 'partial' ? itemJson(def, rec.json, as) : itemJson(def, rec.json, as));
+      items.push(as === 'table' ? rec.json : itemJson(def, rec.json, as));
     }
     const meta: Record<string, unknown> = { resourceVersion: String(snapRv) };
     if (limit > 0 && i < snap.length) {
@@ -247,6 +249,7 @@ export class ResourceApi {
       if (!sel.labels && !sel.fields) meta.remainingItemCount = snap.length - i;
       this.keepSnapshot(`${snapKey}|${snapRv}`, snap, snapRv);
     }
+    if (as === 'table') return { status: 200, json: eventTable(items, meta, this.ctx.now()) };
     const kind = as === 'partial' ? 'PartialObjectMetadataList' : `${def.kind}List`;
     const apiVersion = as === 'partial' ? 'meta.k8s.io/v1' : apiVersionOf(def);
     const json = `{"kind":"${kind}","apiVersion":"${apiVersion}","metadata":${JSON.stringify(meta)},"items":[${items.join(',')}]}`;

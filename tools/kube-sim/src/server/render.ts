@@ -170,7 +170,8 @@ export function fromStored(def: ResourceDef, o: StoredObject): StoredObject {
   return isNewEvents(def) ? eventToNew(o) : o;
 }
 
-export type Rendering = 'full' | 'partial';
+/** 'table' is only chosen for events (table.ts); everywhere else it renders like 'full'. */
+export type Rendering = 'full' | 'partial' | 'table';
 
 /** A stored record's JSON as a list item of this def (no kind/apiVersion; L5). */
 export function itemJson(def: ResourceDef, json: string, as: Rendering): string {

@@ -5,6 +5,7 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import { parseRoute, type ResourceApi, type Route, renderingFromAccept, verbOf } from './api.ts';
 import { errors, KubeStatusError, statusBody } from './errors.ts';
+import type { Rendering } from './render.ts';
 import {
   apiGroup,
   apiGroupList,
@@ -15,6 +16,7 @@ import {
   type Verb,
 } from './resources.ts';
 import type { Store } from './store.ts';
+import { wantsTable } from './table.ts';
 import { validateWatchQuery, Watcher } from './watch.ts';
 
 const PATCH_TYPES = [
@@ -266,7 +268,10 @@ export class SimServer {
     this.requestLog.push({ at: this.deps.now(), verb, resource: resName, path, query: url.search });
     if (this.requestLog.length > REQUEST_LOG_MAX) this.requestLog.splice(0, this.requestLog.length - REQUEST_LOG_MAX);
     this.authorize(user, verb, route);
-    const as = renderingFromAccept(req.headers.accept);
+    const as =
+      (verb === 'get' || verb === 'list' || verb === 'watch') && wantsTable(req.headers.accept, route.def)
+        ? 'table'
+        : renderingFromAccept(req.headers.accept);
     const api = this.deps.api;
     if (verb === 'watch') {
       req.resume();
@@ -318,7 +323,7 @@ export class SimServer {
         out = api.deleteCollection(route, q, as);
         break;
     }
-    const partial = /^\{"kind":"(PartialObjectMetadata(List)?)"/.exec(out.json);
+    const partial = /^\{"kind":"(PartialObjectMetadata(List)?|Table)"/.exec(out.json);
     const ct = partial ? `application/json;as=${partial[1]};g=meta.k8s.io;v=v1` : 'application/json';
     this.send(res, out.status, out.json, { 'Content-Type': ct });
   }
@@ -326,7 +331,7 @@ export class SimServer {
   private startWatch(
     route: Route,
     query: URLSearchParams,
-    as: 'full' | 'partial',
+    as: Rendering,
     res: ServerResponse,
     forceExpired: boolean,
     sel: ReturnType<ResourceApi['selectors']> = {},

@@ -7,6 +7,7 @@ import { objectJson, type Rendering } from './render.ts';
 import { apiVersionOf, type ResourceDef } from './resources.ts';
 import type { FieldSelector, LabelSelector } from './selectors.ts';
 import { type Change, type Rec, type Store, stampRv, type WatchSink } from './store.ts';
+import { eventTable } from './table.ts';
 
 export interface WatchOptions {
   store: Store;
@@ -144,6 +145,10 @@ export class Watcher implements WatchSink {
   }
 
   private frame(type: string, rec: Rec): string {
+    if (this.as === 'table') {
+      const table = eventTable([rec.json], { resourceVersion: String(rec.rv) }, this.store.opts.clock.now());
+      return `{"type":"${type}","object":${table}}`;
+    }
     return `{"type":"${type}","object":${objectJson(this.def, rec.json, this.as)}}`;
   }
 

@@ -68,9 +68,13 @@ spec: {holderIdentity: me, leaseDurationSeconds: 15}
     assert.match(created, /pod\/web created/);
     assert.match(created, /lease\.coordination\.k8s\.io\/kec-leader created/);
     const got = await k('get', 'events,pods,leases', '-n', ns);
-    assert.match(got, /web\.17c8a9f0e3b1d2a4/);
+    assert.match(got, /BackOff/);
+    assert.match(await k('get', 'events', '-n', ns, '-o', 'name'), /^event\/web\.17c8a9f0e3b1d2a4$/m);
     assert.match(got, /pod\/web/);
     assert.match(got, /kec-leader/);
+    const table = await k('get', 'events', '-n', ns);
+    assert.match(table, /^LAST SEEN\s+TYPE\s+REASON\s+OBJECT\s+MESSAGE/);
+    assert.match(table, /Warning\s+BackOff\s+pod\/web\s+Back-off restarting failed container/);
     const json = JSON.parse(await k('get', 'events.events.k8s.io', '-n', ns, '-o', 'json'));
     assert.equal(json.items[0].note, 'Back-off restarting failed container');
     // Watch: kubectl prints the initial list, then the change made while it runs.

@@ -193,4 +193,37 @@ describe('kube-sim list', () => {
     const full = await request(sim, 'GET', `${base}/rs1`);
     assert.equal(full.json.kind, 'ReplicaSet');
   });
+
+  test('list - Table rendering for events (kubectl get): printEvent columns and cells', async () => {
+    const ns = rand('ns');
+    await sim.store.create(
+      `/api/v1/namespaces/${ns}/events`,
+      coreEvent(ns, 'web.1', {
+        count: 7,
+        involvedObject: { kind: 'Pod', name: 'web', namespace: ns, fieldPath: 'spec.containers{app}' },
+      }),
+    );
+    const accept =
+      'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json';
+    const r = await request(sim, 'GET', `/api/v1/namespaces/${ns}/events`, undefined, { accept });
+    assert.equal(r.json.kind, 'Table');
+    assert.equal(r.json.apiVersion, 'meta.k8s.io/v1');
+    assert.deepEqual(
+      r.json.columnDefinitions.map((c: { name: string }) => c.name),
+      ['Last Seen', 'Type', 'Reason', 'Object', 'Subobject', 'Source', 'Message', 'First Seen', 'Count', 'Name'],
+    );
+    const cells = r.json.rows[0].cells;
+    assert.deepEqual(cells.slice(1, 7), [
+      'Warning',
+      'BackOff',
+      'pod/web',
+      'spec.containers{app}',
+      'kubelet, node-1',
+      'Back-off restarting failed container',
+    ]);
+    assert.equal(cells[8], 7);
+    assert.equal(r.json.rows[0].object.kind, 'PartialObjectMetadata');
+    const pods = await request(sim, 'GET', `/api/v1/namespaces/${ns}/pods`, undefined, { accept });
+    assert.equal(pods.json.kind, 'PodList', 'other kinds fall back to JSON');
+  });
 });
