@@ -84,6 +84,7 @@ export async function runScenarios(opts: RunOptions): Promise<RunResult> {
   const names = selectScenarios(opts.scenarios ?? 'all');
   const wallStart = Date.now();
   const t0 = performance.now();
+  const startMs = opts.startMs ?? (Number.isFinite(speed) && speed <= 1 ? wallStart : wallStart - durationMs);
   try {
     let model: ClusterModel;
     let uids: UidMap;
@@ -91,12 +92,12 @@ export async function runScenarios(opts: RunOptions): Promise<RunResult> {
     if (opts.cluster) {
       ({ model, uids } = opts.cluster);
     } else {
-      model = planCluster(seed, opts.clusterOptions);
+      // The cluster is planned as of the virtual start, so Job names (<cronjob>-<minutes>) replay for a seed.
+      model = planCluster(seed, { nowMs: startMs, ...opts.clusterOptions });
       uids = new UidMap();
       if (opts.buildCluster !== false) clusterObjects = (await applyCluster(client, model, uids)).created;
     }
     opts.onClusterReady?.(model);
-    const startMs = opts.startMs ?? (Number.isFinite(speed) && speed <= 1 ? Date.now() : Date.now() - durationMs);
     const clock = new VirtualClock(startMs);
     const player = new Player(clock, { speed, endMs: forever ? Number.POSITIVE_INFINITY : startMs + durationMs });
     const queue = new WriteQueue({ concurrency });
