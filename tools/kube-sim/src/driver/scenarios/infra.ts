@@ -242,7 +242,11 @@ export async function nodeFailure(ctx: ScenarioContext): Promise<void> {
     },
   });
   const remaining = pods.filter((p) => p.phase === 'Running');
-  for (const p of remaining) nc.event(ctx.podRef(p), W, 'NodeNotReady', controllers.nodeNotReadyPod, inc.tag);
+  for (const p of remaining) {
+    // MarkPodsNotReady: the Ready condition of every pod on the node goes False.
+    nc.event(ctx.podRef(p), W, 'NodeNotReady', controllers.nodeNotReadyPod, inc.tag);
+    ctx.podStatus(p, { conditions: [{ type: 'Ready', status: 'False', lastTransitionTime: at() }] });
+  }
   await ctx.wait(300_000); // default tolerationSeconds for unreachable
   const tm = ctx.c.controller('taint-eviction-controller');
   for (const p of remaining) {
