@@ -2,7 +2,7 @@
 // A replayed batch changes no count; re-batched replays neither; an Event whose count grew from 1 to 109,050
 // over five weeks lands in the right windows; FINAL and argMax agree; the rollup equals a direct aggregate.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -263,5 +263,20 @@ describe('store on chdb', () => {
     });
     assert.equal(hostile.length, 0);
     assert.equal((await queryEvents(store, { namespace: 'replay', search: 'BACK-OFF' })).length, 20);
+  });
+
+  test('docs - the ten SQL queries of libs/store/README.md run on the schema', async () => {
+    const readme = readFileSync(new URL('../../../libs/store/README.md', import.meta.url), 'utf8');
+    const block = /## Ten useful SQL queries[\s\S]*?```sql\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+    const statements = block
+      .split(';')
+      .map((q) => q.replace(/^\s*--.*$/gm, '').trim())
+      .filter((q) => q.length > 0);
+    assert.equal(statements.length, 10);
+    for (const sql of statements) await store.query(sql);
+    const [hourly] = await store.query<{ n: number }>(
+      "SELECT sum(backoffs) AS n FROM (SELECT toStartOfHour(minute) AS hour, sum(occurrences) AS backoffs FROM kec.events_per_minute WHERE reason = 'NoPods' GROUP BY hour)",
+    );
+    assert.equal(hourly?.n, 109_050);
   });
 });
