@@ -6,6 +6,7 @@ import type { Clock } from './clock.ts';
 import type { ClusterModel, NodeModel, ObjectRef, PodModel, WorkloadModel } from './cluster.ts';
 import { podPath, podRef } from './cluster.ts';
 import { type GroundTruthLedger, type GtObject, refObject, type Tag } from './ground-truth.ts';
+import { CONTENT_STRATEGIC_MERGE_PATCH } from './http.ts';
 import type { Player } from './player.ts';
 import { CoreRecorder, type CoreRecorderOptions, type EventSink, EventsRecorder } from './recorders.ts';
 import type { Rng } from './rng.ts';
@@ -199,9 +200,9 @@ export class ScenarioContext {
     return this.cluster.nodes.find((n) => n.name === pod.node) ?? (this.cluster.nodes[0] as NodeModel);
   }
 
-  /** Merge-patches a pod's status (kubelet's status manager). */
+  /** Patches a pod's status with a strategic merge patch, as kubelet's status manager does (lists merge by key). */
   podStatus(pod: PodModel, status: Record<string, unknown>): void {
-    this.sink.writeObject('PATCH', `${podPath(pod)}/status`, { status });
+    this.sink.writeObject('PATCH', `${podPath(pod)}/status`, { status }, CONTENT_STRATEGIC_MERGE_PATCH);
   }
 
   /** A new pod under an owner (ReplicaSet, Job, StatefulSet), created through the API. */

@@ -34,7 +34,7 @@ async function listEvents(sim: KubeSim): Promise<ListedEvent[]> {
   }
 }
 
-async function play(seed: number, gtPath?: string) {
+async function play(seed: number, gtPath?: string, inspect?: (sim: KubeSim, client: KubeClient) => Promise<void>) {
   const sim = await startKubeSim({ port: 0 });
   try {
     const result = await runScenarios({
@@ -48,6 +48,14 @@ async function play(seed: number, gtPath?: string) {
       repeat: false,
       ...(gtPath ? { groundTruthPath: gtPath } : {}),
     });
+    if (inspect) {
+      const client = new KubeClient({ url: sim.url, token: sim.token });
+      try {
+        await inspect(sim, client);
+      } finally {
+        client.close();
+      }
+    }
     return { result, events: await listEvents(sim) };
   } finally {
     await sim.close();
@@ -58,7 +66,36 @@ test('scenarios - every scenario runs; the ground truth names only events that e
   const dir = mkdtempSync(join(tmpdir(), 'kec-gt-'));
   try {
     const gtPath = join(dir, 'gt.json');
-    const { result, events } = await play(11, gtPath);
+    // Object state written by the scenarios (status subresource, strategic merge like kubelet).
+    const { result, events } = await play(11, gtPath, async (_sim, client) => {
+      const nodes = (await client.must('GET', '/api/v1/nodes')) as {
+        items: { status: { conditions: { type: string; status: string }[] } }[];
+      };
+      const ready = nodes.items.map((n) => n.status.conditions.find((c) => c.type === 'Ready')?.status);
+      assert.ok(ready.includes('Unknown'), 'the failed node is NotReady (Unknown)');
+      assert.ok(ready.filter((r) => r === 'True').length >= 5, 'the other nodes keep their conditions');
+      const pods = (await client.must('GET', '/api/v1/pods')) as {
+        items: {
+          status: {
+            containerStatuses?: {
+              restartCount: number;
+              lastState?: { terminated?: { reason: string; exitCode: number } };
+            }[];
+          };
+        }[];
+      };
+      const terminated = pods.items
+        .flatMap((p) => p.status.containerStatuses ?? [])
+        .map((c) => c.lastState?.terminated);
+      assert.ok(
+        terminated.some((t) => t?.reason === 'OOMKilled' && t.exitCode === 137),
+        'an OOMKilled container',
+      );
+      assert.ok(
+        terminated.some((t) => t?.reason === 'Error'),
+        'a crash-looping container',
+      );
+    });
     assert.deepEqual(result.stats.scenarioErrors, []);
     assert.equal(result.stats.failed, 0, result.stats.lastError);
     const gt = JSON.parse(readFileSync(gtPath, 'utf8')) as GroundTruth;

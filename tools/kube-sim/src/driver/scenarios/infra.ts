@@ -3,6 +3,7 @@
 import { k8sTime } from '../clock.ts';
 import { cond, healthyNodeConditions, type NodeModel } from '../cluster.ts';
 import type { ScenarioContext } from '../context.ts';
+import { CONTENT_STRATEGIC_MERGE_PATCH } from '../http.ts';
 import { autoscaler, containerFieldPath, controllers, failedScheduling, kubelet, npd, scheduler } from '../messages.ts';
 
 const W = 'Warning';
@@ -183,20 +184,25 @@ export async function nodeFailure(ctx: ScenarioContext): Promise<void> {
     inc.root,
     'memory pressure',
   );
-  ctx.sink.writeObject('PATCH', `/api/v1/nodes/${node.name}/status`, {
-    status: {
-      conditions: [
-        cond(
-          'MemoryPressure',
-          'True',
-          'KubeletHasInsufficientMemory',
-          'kubelet has insufficient memory available',
-          at(),
-        ),
-        cond('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status', at()),
-      ],
+  ctx.sink.writeObject(
+    'PATCH',
+    `/api/v1/nodes/${node.name}/status`,
+    {
+      status: {
+        conditions: [
+          cond(
+            'MemoryPressure',
+            'True',
+            'KubeletHasInsufficientMemory',
+            'kubelet has insufficient memory available',
+            at(),
+          ),
+          cond('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status', at()),
+        ],
+      },
     },
-  });
+    CONTENT_STRATEGIC_MERGE_PATCH,
+  );
   k.event(kref, W, 'EvictionThresholdMet', kubelet.evictionThresholdMet('memory'), inc.tag);
   await ctx.wait(15_000);
   const victims = pods.filter((p) => p.workload.kind !== 'DaemonSet').slice(0, 2);
@@ -226,13 +232,18 @@ export async function nodeFailure(ctx: ScenarioContext): Promise<void> {
   // kubelet stops posting status; node-lifecycle-controller marks it NotReady.
   const nc = ctx.c.controller('node-controller');
   nc.event(nref, N, 'NodeNotReady', kubelet.nodeStatus(node.name, 'NodeNotReady'), inc.tag);
-  ctx.sink.writeObject('PATCH', `/api/v1/nodes/${node.name}/status`, {
-    status: {
-      conditions: ['MemoryPressure', 'DiskPressure', 'PIDPressure', 'Ready'].map((t) =>
-        cond(t, 'Unknown', 'NodeStatusUnknown', 'Kubelet stopped posting node status.', at()),
-      ),
+  ctx.sink.writeObject(
+    'PATCH',
+    `/api/v1/nodes/${node.name}/status`,
+    {
+      status: {
+        conditions: ['MemoryPressure', 'DiskPressure', 'PIDPressure', 'Ready'].map((t) =>
+          cond(t, 'Unknown', 'NodeStatusUnknown', 'Kubelet stopped posting node status.', at()),
+        ),
+      },
     },
-  });
+    CONTENT_STRATEGIC_MERGE_PATCH,
+  );
   ctx.sink.writeObject('PATCH', `/api/v1/nodes/${node.name}`, {
     spec: {
       taints: [
