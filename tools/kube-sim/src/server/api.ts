@@ -12,7 +12,7 @@ import {
   parseFieldSelector,
   parseLabelSelector,
 } from './selectors.ts';
-import { cmp, type Rec, type Store } from './store.ts';
+import { cmp, type Rec, type Store, stampRv } from './store.ts';
 import { eventTable } from './table.ts';
 
 export interface Route {
@@ -412,9 +412,23 @@ export class ResourceApi {
     };
   }
 
-  private ensureNamespace(def: ResourceDef, ns: string): void {
-    if (!def.namespaced || !this.ctx.strictNamespaces) return;
-    if (!this.store.get('namespaces', ns)) throw errors.notFound('namespaces', '', ns);
+  private ensureNamespace(def: ResourceDef, ns: string, name: string): void {
+    if (!def.namespaced) return;
+    const rec = this.store.get('namespaces', ns);
+    if (!rec) {
+      if (this.ctx.strictNamespaces) throw errors.notFound('namespaces', '', ns);
+      return;
+    }
+    if (rec.json.includes('"deletionTimestamp"')) {
+      throw new KubeStatusError(
+        statusBody(
+          403,
+          'Forbidden',
+          `${def.group ? `${def.resource}.${def.group}` : def.resource} "${name}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`,
+          { name: ns, kind: 'namespaces' },
+        ),
+      );
+    }
   }
 
   create(route: Route, bodyIn: unknown, query: URLSearchParams, as: Rendering): ApiResult {
@@ -453,7 +467,7 @@ export class ResourceApi {
       meta.name = n;
     }
     this.validateName(def, meta.name);
-    this.ensureNamespace(def, meta.namespace ?? '');
+    this.ensureNamespace(def, meta.namespace ?? '', meta.name);
     return this.insert(def, { ...body, metadata: meta }, query, as, 201);
   }
 
@@ -518,7 +532,7 @@ export class ResourceApi {
         );
       }
       this.validateName(def, route.name);
-      this.ensureNamespace(def, route.namespace);
+      this.ensureNamespace(def, route.namespace, route.name);
       delete meta.resourceVersion;
       return this.insert(def, { ...body, metadata: meta }, query, as, 201);
     }
@@ -646,12 +660,40 @@ export class ResourceApi {
       );
     }
     if (query.get('dryRun') === 'All') return this.deleteResult(def, existing, as);
+    if (def.resource === 'namespaces') return this.deleteNamespace(def, existing, as);
     const rv = this.store.nextRv();
     const o = JSON.parse(existing.json);
     o.metadata.resourceVersion = String(rv);
     const tomb: Rec = { ...existing, rv, json: JSON.stringify(o) };
     this.store.remove(def.storage, tomb);
     return this.deleteResult(def, tomb, as);
+  }
+
+  /**
+   * Namespace deletion as the namespace controller does it: the namespace turns Terminating (the response),
+   * then, right after, every object in it is deleted (each at its own RV) and finally the namespace itself.
+   */
+  private deleteNamespace(def: ResourceDef, existing: Rec, as: Rendering): ApiResult {
+    const ns = existing.name;
+    const o = JSON.parse(existing.json) as StoredObject;
+    if (!o.metadata.deletionTimestamp) {
+      o.metadata.deletionTimestamp = nowTime(this.ctx.now());
+      o.status = { ...(o.status ?? {}), phase: 'Terminating' };
+      const rec = this.makeRec(def, o, this.store.nextRv());
+      this.store.put(def.storage, rec);
+      setImmediate(() => {
+        for (const storage of this.store.storages()) {
+          if (storage === 'namespaces' || storage === 'nodes') continue;
+          for (const r of this.store.snapshotAt(storage, `${ns}/`, this.store.rv)) {
+            this.store.remove(storage, stampRv(r, this.store.nextRv()));
+          }
+        }
+        const cur = this.store.get('namespaces', ns);
+        if (cur) this.store.remove('namespaces', stampRv(cur, this.store.nextRv()));
+      });
+      return { status: 200, json: objectJson(def, rec.json, as) };
+    }
+    return { status: 200, json: objectJson(def, existing.json, as) };
   }
 
   private deleteResult(def: ResourceDef, tomb: Rec, as: Rendering): ApiResult {

@@ -92,6 +92,10 @@ export class Store {
     return this.tables.get(storage)?.map.get(key);
   }
 
+  storages(): string[] {
+    return [...this.tables.keys()];
+  }
+
   counts(): Record<string, number> {
     const out: Record<string, number> = {};
     for (const [k, t] of this.tables) out[k] = t.map.size;

@@ -503,4 +503,33 @@ describe('kube-sim shapes', () => {
     );
     assert.deepEqual(mp.json.status.conditions, [{ type: 'Ready', status: 'False' }]);
   });
+
+  test('shapes - deleting a namespace: Terminating first, then its contents and the namespace are deleted', async () => {
+    const ns = rand('ns');
+    await sim.store.create('/api/v1/namespaces', { metadata: { name: ns } });
+    await sim.store.create(`/api/v1/namespaces/${ns}/pods`, { metadata: { name: 'p' } });
+    await sim.store.create(`/api/v1/namespaces/${ns}/events`, coreEvent(ns, 'p.1'));
+    const w = await watch(sim, `/api/v1/namespaces/${ns}/pods?watch=true&resourceVersion=${sim.resourceVersion()}`);
+    const ns2 = rand('ns');
+    await sim.store.create('/api/v1/namespaces', { metadata: { name: ns2 } });
+    const terminating = sim.store.delete(`/api/v1/namespaces/${ns2}`);
+    await assert.rejects(
+      sim.store.create(`/api/v1/namespaces/${ns2}/pods`, { metadata: { name: 'late' } }),
+      (e: { code: number; message: string }) =>
+        e.code === 403 &&
+        e.message ===
+          `pods "late" is forbidden: unable to create new content in namespace ${ns2} because it is being terminated`,
+    );
+    await terminating;
+    const del = await request(sim, 'DELETE', `/api/v1/namespaces/${ns}`);
+    assert.equal(del.status, 200);
+    assert.equal(del.json.status.phase, 'Terminating');
+    assert.ok(del.json.metadata.deletionTimestamp);
+    await w.waitFrames(1);
+    assert.equal(w.frames[0].type, 'DELETED');
+    const gone = await request(sim, 'GET', `/api/v1/namespaces/${ns}`);
+    assert.equal(gone.status, 404);
+    assert.equal((await request(sim, 'GET', `/api/v1/namespaces/${ns}/events`)).json.items.length, 0);
+    w.close();
+  });
 });
