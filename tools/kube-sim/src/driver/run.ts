@@ -43,6 +43,8 @@ export interface RunOptions {
   seed?: string | number;
   /** Virtual start time (default: now at speed 1, now - duration when faster, so the run ends near now). */
   startMs?: number;
+  /** The virtual clock to play on (its current time is the start); the player advances it. */
+  clock?: VirtualClock;
   /** Start a new instance of each scenario after it ends (default true). */
   repeat?: boolean;
   /** Where to write the ground truth JSON (optional). */
@@ -84,7 +86,8 @@ export async function runScenarios(opts: RunOptions): Promise<RunResult> {
   const names = selectScenarios(opts.scenarios ?? 'all');
   const wallStart = Date.now();
   const t0 = performance.now();
-  const startMs = opts.startMs ?? (Number.isFinite(speed) && speed <= 1 ? wallStart : wallStart - durationMs);
+  const startMs =
+    opts.clock?.now() ?? opts.startMs ?? (Number.isFinite(speed) && speed <= 1 ? wallStart : wallStart - durationMs);
   try {
     let model: ClusterModel;
     let uids: UidMap;
@@ -98,7 +101,7 @@ export async function runScenarios(opts: RunOptions): Promise<RunResult> {
       if (opts.buildCluster !== false) clusterObjects = (await applyCluster(client, model, uids)).created;
     }
     opts.onClusterReady?.(model);
-    const clock = new VirtualClock(startMs);
+    const clock = opts.clock ?? new VirtualClock(startMs);
     const player = new Player(clock, { speed, endMs: forever ? Number.POSITIVE_INFINITY : startMs + durationMs });
     const queue = new WriteQueue({ concurrency });
     const ledger = new GroundTruthLedger();
