@@ -157,6 +157,11 @@ export class Writer {
     return this.#state;
   }
 
+  /** Batches stored and acked by this replica. */
+  get batches(): number {
+    return this.#batches;
+  }
+
   get store(): Store | undefined {
     return this.#store;
   }

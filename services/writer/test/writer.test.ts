@@ -171,3 +171,52 @@ describe('writer with NATS and chdb', () => {
     assert.equal(dlq.state.messages, 1);
   });
 });
+
+describe('writer replicas', () => {
+  let h: Harness;
+  after(async () => {
+    await h.cleanup();
+  });
+
+  test('writer - two replicas share the durable: every observation stored once, sums exact', async () => {
+    h = await harness();
+    // Two writers in one process on the same embedded directory (chdb shares one directory between sessions of
+    // a process), both bound to the same durable consumers: JetStream spreads the batches between them.
+    const a = await h.startWriter({ KEC_WRITER_BATCH_SIZE: '100' });
+    const b = await h.startWriter({ KEC_WRITER_BATCH_SIZE: '100' });
+    const now = Date.now();
+    const evs: KecEventsPayload[] = [];
+    let expected = 0;
+    for (let u = 0; u < 300; u++) {
+      let prev = 0;
+      for (let i = 1; i <= 4; i++) {
+        const count = prev + i;
+        evs.push(
+          eventPayload({
+            uid: `r${u}`,
+            rv: 3_000_000 + u * 10 + i,
+            count,
+            at: iso(now - 1_800_000 + u * 1000 + i * 30_000),
+            occurrences: count - prev,
+            namespace: `rep${u % 3}`,
+            object: `pod-${u}`,
+          }),
+        );
+        expected += count - prev;
+        prev = count;
+      }
+    }
+    await h.publishEvents(evs);
+    await waitFor('every message acked', async () => (await h.unacked()) === 0);
+    const store = a.store;
+    assert.ok(store && b.store);
+    const c = await counts(store);
+    assert.equal(c.events, 300);
+    assert.equal(c.occ_final, evs.length);
+    assert.equal(c.sum_final, expected);
+    assert.equal(c.rollup, expected);
+    const [raw] = await store.query<{ n: number }>('SELECT count() AS n FROM kec.occurrences');
+    assert.equal(raw?.n, evs.length, 'no observation was written twice');
+    assert.ok(a.batches > 0 && b.batches > 0, `both replicas stored batches (${a.batches}, ${b.batches})`);
+  });
+});
