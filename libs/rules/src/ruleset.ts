@@ -48,8 +48,8 @@ export class RuleSet {
         continue;
       }
       for (const reason of r.reason) {
-        let list = this.byReason.get(reason);
-        if (!list) this.byReason.set(reason, (list = []));
+        const list = this.byReason.get(reason) ?? [];
+        if (list.length === 0) this.byReason.set(reason, list);
         list.push(r);
       }
     }

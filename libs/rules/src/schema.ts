@@ -26,8 +26,27 @@ const OneOrMany = Type.Union([
   Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
 ]);
 
-export const SeveritySchema = Type.Union(SEVERITIES.map((s) => Type.Literal(s)));
-export const CategorySchema = Type.Union(CATEGORIES.map((s) => Type.Literal(s)));
+export const SeveritySchema = Type.Union([
+  Type.Literal('info'),
+  Type.Literal('warning'),
+  Type.Literal('error'),
+  Type.Literal('critical'),
+]);
+export const CategorySchema = Type.Union([
+  Type.Literal('scheduling'),
+  Type.Literal('image'),
+  Type.Literal('storage'),
+  Type.Literal('network'),
+  Type.Literal('node'),
+  Type.Literal('resources'),
+  Type.Literal('health'),
+  Type.Literal('lifecycle'),
+  Type.Literal('scaling'),
+  Type.Literal('config'),
+  Type.Literal('security'),
+  Type.Literal('policy'),
+  Type.Literal('other'),
+]);
 
 export const MatchSchema = Type.Object(
   {
