@@ -77,6 +77,19 @@ export function buildProgram(ctx: CliContext): Command {
     });
 
   program
+    .command('migrate')
+    .description('apply the ClickHouse schema and retention (KEC_CLICKHOUSE_URL, else the embedded store)')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const { runMigrate } = await import('@kec/writer');
+      try {
+        await runMigrate({ env: ctx.env, configFile: configFile(cmd), out });
+      } catch (err) {
+        if (err instanceof ConfigError) throw new ExitError(CONFIG_ERROR_EXIT_CODE, formatConfigError(err));
+        throw err;
+      }
+    });
+
+  program
     .command('config')
     .description('print the resolved configuration (shared keys and each service section), secrets masked')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).default('yaml'))

@@ -179,3 +179,16 @@ describe('cli - service selection', () => {
     assert.equal(err, 'kec: unknown service "nope" (known: watcher, writer, all)\n');
   });
 });
+
+test('cli - migrate applies the schema once to the embedded store, and a second run applies nothing', () => {
+  const dataDir = join(tmp, 'migrate-data');
+  const first = kec(['migrate'], { KEC_DATA_DIR: dataDir });
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stdout, /^schema kec at version \d+ \(chdb\); applied: 1/);
+  const second = kec(['migrate'], { KEC_DATA_DIR: dataDir });
+  assert.equal(second.code, 0, second.stderr);
+  assert.match(second.stdout, /applied: none/);
+  const bad = kec(['migrate'], { KEC_DATA_DIR: dataDir, KEC_CLICKHOUSE_URL: 'not a url' });
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^kec: config error: KEC_CLICKHOUSE_URL: /);
+});
