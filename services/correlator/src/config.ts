@@ -1,0 +1,89 @@
+// KEC_CORRELATOR_* configuration.
+import { defineConfig, type ResolvedConfig } from '@kec/config';
+import Type from 'typebox';
+
+const int = (min: number, max: number) => Type.Integer({ minimum: min, maximum: max });
+
+export const correlatorConfig = defineConfig({
+  section: 'correlator',
+  keys: {
+    subjectRoot: {
+      schema: Type.String({ pattern: '^[^\\s*>%]+$' }),
+      default: 'kec',
+      description:
+        'Subject root (<root>.enriched.> in; <root>.events|incidents|patterns.> out); tests use a random one.',
+    },
+    streamPrefix: {
+      schema: Type.String({ pattern: '^[-_a-zA-Z0-9]*$' }),
+      default: '',
+      description: 'Prefix of the stream names (KEC_ENRICHED, KEC_EVENTS, KEC_INCIDENTS, KEC_PATTERNS, KEC_DLQ).',
+    },
+    durable: {
+      schema: Type.String({ pattern: '^[-_a-zA-Z0-9]+$' }),
+      default: 'correlator',
+      description: 'Durable consumer on KEC_ENRICHED shared by every replica.',
+    },
+    redisPrefix: { schema: Type.String(), default: 'kec:corr:', description: 'Prefix of every Redis key.' },
+    rulesFiles: {
+      schema: Type.String({ pattern: '^[^\\s]*(,[^\\s]*)*$' }),
+      default: '',
+      description: 'Comma-separated user rule files, loaded after the defaults (same id replaces).',
+    },
+    batchSize: { schema: int(1, 4096), default: 256, description: 'Events per batch.' },
+    batchWaitMs: {
+      schema: int(0, 10_000),
+      default: 20,
+      description: 'A partial batch is handled this long after its first event.',
+    },
+    concurrency: { schema: int(1, 16), default: 2, description: 'Batches in flight per replica.' },
+    maxAckPending: { schema: int(1, 100_000), default: 2000, description: 'Consumer max_ack_pending.' },
+    windowMs: {
+      schema: int(1000, 86_400_000),
+      default: 900_000,
+      description: 'An event joins an open incident whose [firstSeen, lastSeen] is within this distance of its time.',
+    },
+    quietMs: {
+      schema: int(1000, 86_400_000),
+      default: 600_000,
+      description: 'An incident resolves after this long without events.',
+    },
+    sweepIntervalMs: {
+      schema: int(0, 3_600_000),
+      default: 15_000,
+      description: 'How often to look for quiet incidents (0: never).',
+    },
+    occurrenceTtlSec: {
+      schema: int(60, 30 * 86_400),
+      default: 3 * 3600,
+      description: 'TTL of the per-uid occurrence state; longer than the event TTL (1 h) plus replay delays.',
+    },
+    incidentTtlSec: {
+      schema: int(60, 90 * 86_400),
+      default: 86_400,
+      description: 'TTL of incident state after its last event.',
+    },
+    maxAffected: { schema: int(1, 10_000), default: 100, description: 'Affected objects kept per incident.' },
+    stormMin: {
+      schema: int(1, 1_000_000),
+      default: 60,
+      description: 'Storm: at least this many occurrences in one minute...',
+    },
+    stormFactor: {
+      schema: Type.Number({ minimum: 1 }),
+      default: 10,
+      description: '...and this many times the baseline rate.',
+    },
+    baselineMinutes: {
+      schema: int(1, 240),
+      default: 30,
+      description: 'Minutes before the current one that make the baseline.',
+    },
+    firstSeenTtlSec: {
+      schema: int(60, 365 * 86_400),
+      default: 7 * 86_400,
+      description: 'A fingerprint is "first seen" in a namespace/workload again after this long without it.',
+    },
+  },
+});
+
+export type CorrelatorConfig = ResolvedConfig<typeof correlatorConfig>;

@@ -1,0 +1,235 @@
+// The per-event pipeline: classify (rules) -> fingerprint -> occurrences + incident (Redis, atomic) -> patterns, and
+// the output payloads kec.events/v1, kec.incident/v1, kec.pattern/v1.
+import { createHash } from 'node:crypto';
+import type { EnrichedEvent } from '@kec/cache';
+import { timestampMicros } from '@kec/model';
+import { type Classification, type RuleSet, type Severity, severityRank } from '@kec/rules';
+import { type Fingerprint, fingerprint } from './fingerprint.ts';
+import type { CorrelatorState, IncidentState } from './state.ts';
+
+export const EVENTS_SCHEMA = 'kec.events/v1';
+export const INCIDENT_SCHEMA = 'kec.incident/v1';
+export const PATTERN_SCHEMA = 'kec.pattern/v1';
+
+const SEVERITIES: Severity[] = ['info', 'warning', 'error', 'critical'];
+
+export interface EventPayload extends Omit<EnrichedEvent, 'schema'> {
+  schema: typeof EVENTS_SCHEMA;
+  classification: Omit<Classification, 'incident' | 'rank' | 'linkNode' | 'why'>;
+  fingerprint: Fingerprint;
+  occurrences: number;
+  incidentId: string | null;
+}
+
+export interface IncidentPayload {
+  schema: typeof INCIDENT_SCHEMA;
+  id: string;
+  cluster: string;
+  namespace: string;
+  title: string;
+  severity: Severity;
+  category: string;
+  rootCause: { eventUid: string; reason: string; object: string; why: string } | null;
+  affected: string[];
+  firstSeen: string;
+  lastSeen: string;
+  eventCount: number;
+  occurrenceCount: number;
+  state: 'open' | 'resolved';
+  version: number;
+}
+
+export interface PatternPayload {
+  schema: typeof PATTERN_SCHEMA;
+  kind: 'storm' | 'first-seen';
+  cluster: string;
+  namespace: string;
+  workload: string;
+  fingerprint: string;
+  reason: string;
+  window: string;
+  rate: number;
+  baseline: number;
+  at: string;
+}
+
+export interface Output {
+  event: EventPayload;
+  incident: IncidentPayload | null;
+  patterns: { payload: PatternPayload; msgId: string }[];
+}
+
+export interface CorrelatorOptions {
+  rules: RuleSet;
+  state: CorrelatorState;
+  /** Storm: the current minute has at least stormMin occurrences and stormFactor x the baseline rate. */
+  stormMin: number;
+  stormFactor: number;
+  baselineMinutes: number;
+  firstSeenTtlSec: number;
+}
+
+const objName = (kind: string, ns: string, name: string) => (ns ? `${kind}/${ns}/${name}` : `${kind}/${name}`);
+
+function ms(t: string | null | undefined): number {
+  const m = t ? timestampMicros(t) : Number.NaN;
+  return Number.isFinite(m) ? Math.floor(m / 1000) : Number.NaN;
+}
+
+/** The index keys of an event, in lookup order: node links first, then the object, then its workload. */
+export function incidentKeys(e: EnrichedEvent, c: Classification): { key: string; own: boolean }[] {
+  const r = e.regarding;
+  const ns = r.namespace || (r.kind === 'Node' ? '' : e.namespace);
+  const keys: { key: string; own: boolean }[] = [];
+  const en = e.enrichment;
+  if (r.kind === 'Node') {
+    keys.push({ key: `n:${r.name}`, own: true });
+    return keys;
+  }
+  if (c.linkNode) {
+    const node = en.node?.name || en.pod?.nodeName;
+    if (node) keys.push({ key: `n:${node}`, own: false });
+  }
+  keys.push({ key: `o:${objName(r.kind, ns, r.name)}`, own: true });
+  let w = en.workload ? `w:${en.workload.kind}/${ns}/${en.workload.name}` : undefined;
+  // The HPA's scale target: HorizontalPodAutoscaler events are about the HPA, named after its Deployment by convention.
+  if (!w && r.kind === 'HorizontalPodAutoscaler') w = `w:Deployment/${ns}/${r.name}`;
+  if (!w && ['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob'].includes(r.kind)) w = `w:${r.kind}/${ns}/${r.name}`;
+  if (w) keys.push({ key: w, own: !c.linkNode });
+  return keys;
+}
+
+export function incidentPayload(s: IncidentState): IncidentPayload {
+  const rc = s.rootCause;
+  const [kind, ...rest] = (rc?.object ?? '').split('/');
+  const more = s.affected.length > 1 ? ` (+${s.affected.length - 1} more)` : '';
+  const title = rc ? `${rc.reason} on ${kind} ${rest.join('/')}${more}` : 'incident';
+  return {
+    schema: INCIDENT_SCHEMA,
+    id: s.id,
+    cluster: s.cluster,
+    namespace: s.namespace,
+    title,
+    severity: SEVERITIES[Math.max(0, Math.min(3, s.severity))] ?? 'info',
+    category: rc?.category ?? 'other',
+    rootCause: rc ? { eventUid: rc.uid, reason: rc.reason, object: rc.object, why: rc.why } : null,
+    affected: s.affected,
+    firstSeen: new Date(s.firstMs).toISOString(),
+    lastSeen: new Date(s.lastMs).toISOString(),
+    eventCount: s.events,
+    occurrenceCount: s.occurrences,
+    state: s.state,
+    version: s.version,
+  };
+}
+
+export class Correlator {
+  readonly o: CorrelatorOptions;
+  constructor(o: CorrelatorOptions) {
+    this.o = o;
+  }
+
+  async process(e: EnrichedEvent): Promise<Output> {
+    const labels = e.enrichment.object?.labels ?? {};
+    const c = this.o.rules.classify(e, labels);
+    const fp = fingerprint(e);
+    const r = e.regarding;
+    const ns = r.namespace || (r.kind === 'Node' ? '' : e.namespace);
+    const lastMs = ms(e.lastTimestamp);
+    const firstMs = ms(e.firstTimestamp);
+    const eventMs = Number.isFinite(lastMs) ? lastMs : ms(e.observedAt);
+    const lastMicros = timestampMicros(e.lastTimestamp);
+    const keys = incidentKeys(e, c).map((k) => ({ key: `${this.o.state.prefix}k:${e.cluster}:${k.key}`, own: k.own }));
+    const candidateId = createHash('sha256')
+      .update(`${e.cluster}\0${e.uid}\0${e.resourceVersion}`)
+      .digest('hex')
+      .slice(0, 20);
+    const res = await this.o.state.observe({
+      uid: `${e.cluster}:${e.uid}`,
+      resourceVersion: e.resourceVersion,
+      count: e.count,
+      lastMicros: Number.isFinite(lastMicros) ? lastMicros : undefined,
+      deleted: e.watchType === 'DELETED',
+      mode: c.incident,
+      eventMs,
+      firstMs: Number.isFinite(firstMs) ? Math.min(firstMs, eventMs) : eventMs,
+      keys,
+      candidateId: `inc-${candidateId}`,
+      rank: c.rank,
+      reason: e.reason,
+      object: objName(r.kind, ns, r.name),
+      why: c.why || `${c.severity} ${c.category} event ${e.reason}: ${e.note.slice(0, 200)}`,
+      severity: severityRank(c.severity),
+      category: c.category,
+      namespace: ns,
+      cluster: e.cluster,
+    });
+    const { incident: _i, rank: _r, linkNode: _l, why: _w, ...classification } = c;
+    const event: EventPayload = {
+      ...e,
+      schema: EVENTS_SCHEMA,
+      classification,
+      fingerprint: fp,
+      occurrences: res.occurrences,
+      incidentId: res.incidentId,
+    };
+    const patterns = await this.patterns(e, c, fp, res.occurrences, res.fresh, res.replay, eventMs, ns);
+    return { event, incident: res.incident ? incidentPayload(res.incident) : null, patterns };
+  }
+
+  private async patterns(
+    e: EnrichedEvent,
+    c: Classification,
+    fp: Fingerprint,
+    occurrences: number,
+    fresh: boolean,
+    replay: boolean,
+    eventMs: number,
+    ns: string,
+  ): Promise<Output['patterns']> {
+    const out: Output['patterns'] = [];
+    if (e.watchType === 'DELETED') return out;
+    const wl = e.enrichment.workload ? `${e.enrichment.workload.kind}/${e.enrichment.workload.name}` : '';
+    const at = new Date(eventMs).toISOString();
+    const owner = `${e.uid}/${e.resourceVersion}`;
+    const base = {
+      schema: PATTERN_SCHEMA,
+      cluster: e.cluster,
+      namespace: ns,
+      workload: wl,
+      reason: e.reason,
+      at,
+    } as const;
+    if (severityRank(c.severity) >= 1 && (fresh || replay)) {
+      const key = `fs:${e.cluster}:${ns}/${wl}:${fp.id}`;
+      if (await this.o.state.claim(key, owner, this.o.firstSeenTtlSec)) {
+        out.push({
+          payload: { ...base, kind: 'first-seen', fingerprint: fp.id, window: '0s', rate: 0, baseline: 0 },
+          msgId: `first-seen/${e.cluster}/${ns}/${wl}/${fp.id}`,
+        });
+      }
+    }
+    // History carried by the first observation of an old event (count N) is not a rate.
+    const n = replay || (fresh && e.count > 1) ? 0 : occurrences;
+    if (n === 0 && !replay) return out;
+    const minute = Math.floor(eventMs / 60_000);
+    const B = this.o.baselineMinutes;
+    for (const [scope, key, fpId] of [
+      ['fp', `${e.cluster}:fp:${fp.id}`, fp.id],
+      ['reason', `${e.cluster}:reason:${ns}:${e.reason}`, ''],
+    ] as const) {
+      const { current, before } = await this.o.state.rate(key, minute, n, B);
+      const baseline = before / B;
+      if (current >= this.o.stormMin && current >= this.o.stormFactor * Math.max(baseline, 1)) {
+        const win = Math.floor(minute / 10);
+        if (await this.o.state.claim(`storm:${key}:${win}`, owner, 3600)) {
+          out.push({
+            payload: { ...base, kind: 'storm', fingerprint: fpId, window: '1m', rate: current, baseline },
+            msgId: `storm/${scope}/${key}/${win}`,
+          });
+        }
+      }
+    }
+    return out;
+  }
+}

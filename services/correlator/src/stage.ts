@@ -1,0 +1,141 @@
+// KEC_ENRICHED (shared durable, batch mode) -> Correlator -> KEC_EVENTS / KEC_INCIDENTS / KEC_PATTERNS. A batch is
+// acked only after every output of it has its publish ack; a failure naks the batch (msg-ids make the republish of
+// what was already published a no-op, and the Redis state answers a redelivered observation exactly as before).
+import { type Bus, type BusMessage, type ConsumerHandle, consume, Publisher } from '@kec/bus';
+import { type EnrichedEvent, parseEnrichedEvent } from '@kec/cache';
+import { eventMsgId, timestampMicros } from '@kec/model';
+import type { Logger } from 'pino';
+import { type Correlator, type IncidentPayload, incidentPayload } from './correlate.ts';
+import type { CorrelatorMetrics } from './metrics.ts';
+import type { CorrelatorState } from './state.ts';
+
+export interface StageOptions {
+  bus: Bus;
+  stream: string;
+  durable: string;
+  correlator: Correlator;
+  batchSize: number;
+  batchWaitMs: number;
+  concurrency: number;
+  metrics?: CorrelatorMetrics | undefined;
+  logger: Logger;
+}
+
+export interface Stage {
+  handle: ConsumerHandle;
+  publisher: Publisher;
+  readonly processed: number;
+  stop(): Promise<void>;
+}
+
+export const incidentMsgId = (i: IncidentPayload) => `${i.cluster}/${i.id}/${i.version}`;
+
+export async function publishIncident(bus: Bus, pub: Publisher, i: IncidentPayload): Promise<void> {
+  await pub.publish(bus.subjects.incidents(i.cluster, i.namespace), i, { msgId: incidentMsgId(i) });
+}
+
+export async function startStage(o: StageOptions): Promise<Stage> {
+  const publisher = new Publisher(o.bus, { window: 1024 });
+  let processed = 0;
+  const m = o.metrics;
+  const handle = await consume({
+    bus: o.bus,
+    stream: o.stream,
+    durable: o.durable,
+    dlq: { stage: 'correlator' },
+    concurrency: o.concurrency,
+    pullAhead: Math.max(64, o.batchSize * Math.min(o.concurrency + 1, 8)),
+    batch: { maxMessages: o.batchSize, maxWaitMs: o.batchWaitMs },
+    handler: async (msgs: BusMessage[]) => {
+      const t0 = performance.now();
+      const events: EnrichedEvent[] = [];
+      const deadLetter: { message: BusMessage; error: Error }[] = [];
+      for (const msg of msgs) {
+        try {
+          events.push(parseEnrichedEvent(msg.data));
+        } catch (err) {
+          deadLetter.push({ message: msg, error: err as Error });
+        }
+      }
+      // Issued in stream order: the Redis scripts run in this order (one connection, pipelined).
+      const outs = await Promise.all(events.map((e) => o.correlator.process(e)));
+      const latest = new Map<string, IncidentPayload>();
+      const pubs: Promise<unknown>[] = [];
+      for (const out of outs) {
+        const e = out.event;
+        pubs.push(
+          publisher.publish(
+            o.bus.subjects.events(
+              e.cluster,
+              e.namespace,
+              e.regarding.kind || 'Unknown',
+              e.type || 'Unknown',
+              e.reason || 'Unknown',
+            ),
+            e,
+            { msgId: eventMsgId(e.cluster, e.uid, e.resourceVersion) },
+          ),
+        );
+        if (out.incident) {
+          const had = latest.get(out.incident.id);
+          if (!had || had.version < out.incident.version) latest.set(out.incident.id, out.incident);
+        }
+        for (const p of out.patterns) {
+          pubs.push(
+            publisher.publish(o.bus.subjects.patterns(p.payload.cluster, p.payload.namespace), p.payload, {
+              msgId: p.msgId,
+            }),
+          );
+          m?.patterns.add(1, { kind: p.payload.kind });
+        }
+        m?.events.add(1, { severity: e.classification.severity });
+        m?.occurrences.add(e.occurrences);
+      }
+      for (const i of latest.values()) {
+        pubs.push(publishIncident(o.bus, publisher, i));
+        m?.incidents.add(1, { state: i.state });
+      }
+      await Promise.all(pubs);
+      processed += outs.length;
+      if (m) {
+        const now = Date.now();
+        for (const out of outs) {
+          const t = timestampMicros(out.event.observedAt) / 1000;
+          if (Number.isFinite(t)) m.lag.record(Math.max(0, (now - t) / 1000));
+        }
+        m.batchDuration.record((performance.now() - t0) / 1000);
+      }
+      return deadLetter.length ? { deadLetter } : undefined;
+    },
+  });
+  return {
+    handle,
+    publisher,
+    get processed() {
+      return processed;
+    },
+    async stop() {
+      await handle.stop();
+      await publisher.flush();
+    },
+  };
+}
+
+/** Resolves incidents quiet for `quietMs` (by event time vs clock) and publishes their final version. */
+export async function sweep(
+  bus: Bus,
+  publisher: Publisher,
+  state: CorrelatorState,
+  quietMs: number,
+  now: number,
+): Promise<number> {
+  const cutoff = now - quietMs;
+  let n = 0;
+  for (const id of await state.quiet(cutoff)) {
+    const s = await state.resolve(id, cutoff);
+    if (!s) continue;
+    await publishIncident(bus, publisher, incidentPayload(s));
+    n++;
+  }
+  return n;
+}

@@ -1,0 +1,206 @@
+// The correlator's shared state in Redis: per-uid occurrence state, incident index keys and hashes, first-seen and
+// storm counters. All writes that must agree across replicas go through the Lua scripts (atomic).
+import { Redis } from 'ioredis';
+import { OBSERVE_LUA, RESOLVE_LUA } from './scripts.ts';
+
+export interface ObserveInput {
+  uid: string;
+  resourceVersion: string;
+  count: number;
+  /** µs since the epoch of lastTimestamp, or undefined. */
+  lastMicros: number | undefined;
+  deleted: boolean;
+  mode: 'open' | 'join' | 'none';
+  /** Event time (lastTimestamp) and first time, ms. */
+  eventMs: number;
+  firstMs: number;
+  /** Index keys (already prefixed) in lookup order, each with "register this event's incident under it". */
+  keys: { key: string; own: boolean }[];
+  candidateId: string;
+  rank: number;
+  reason: string;
+  object: string;
+  why: string;
+  severity: number;
+  category: string;
+  namespace: string;
+  cluster: string;
+}
+
+export interface IncidentState {
+  id: string;
+  cluster: string;
+  state: 'open' | 'resolved';
+  firstMs: number;
+  lastMs: number;
+  namespace: string;
+  events: number;
+  occurrences: number;
+  severity: number;
+  version: number;
+  rootCause: { uid: string; reason: string; object: string; why: string; category: string } | null;
+  affected: string[];
+}
+
+export interface ObserveResult {
+  occurrences: number;
+  incidentId: string | null;
+  /** No earlier observation of this uid was known. */
+  fresh: boolean;
+  /** This (uid, rv) was already processed (a redelivery or a replay): same answers as the first time. */
+  replay: boolean;
+  incident: IncidentState | null;
+}
+
+export interface StateOptions {
+  windowMs: number;
+  /** TTL of the per-uid occurrence state: longer than the event TTL (default 1 h) plus replay delays. */
+  occurrenceTtlSec: number;
+  /** TTL of incident hashes and index keys. */
+  incidentTtlSec: number;
+  maxAffected: number;
+}
+
+function parseIncident(id: string, flat: unknown, members: unknown): IncidentState | null {
+  if (!Array.isArray(flat) || flat.length === 0) return null;
+  const h: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) h[String(flat[i])] = String(flat[i + 1]);
+  return {
+    id,
+    cluster: h.cl ?? '',
+    state: h.state === 'resolved' ? 'resolved' : 'open',
+    firstMs: Number(h.first),
+    lastMs: Number(h.last),
+    namespace: h.ns ?? '',
+    events: Number(h.events ?? 0),
+    occurrences: Number(h.occ ?? 0),
+    severity: Number(h.sev ?? 0),
+    version: Number(h.version ?? 0),
+    rootCause: h.rcUid
+      ? {
+          uid: h.rcUid,
+          reason: h.rcReason ?? '',
+          object: h.rcObj ?? '',
+          why: h.rcWhy ?? '',
+          category: h.rcCat ?? 'other',
+        }
+      : null,
+    affected: (Array.isArray(members) ? members.map(String) : []).sort(),
+  };
+}
+
+type Scripted = Redis & {
+  kecObserve(...args: (string | number)[]): Promise<unknown[]>;
+  kecResolve(...args: (string | number)[]): Promise<unknown[]>;
+};
+
+export class CorrelatorState {
+  readonly redis: Scripted;
+  readonly prefix: string;
+  private readonly o: StateOptions;
+
+  constructor(redis: Redis, prefix: string, o: StateOptions) {
+    redis.defineCommand('kecObserve', { lua: OBSERVE_LUA });
+    redis.defineCommand('kecResolve', { numberOfKeys: 1, lua: RESOLVE_LUA });
+    this.redis = redis as Scripted;
+    this.prefix = prefix;
+    this.o = o;
+  }
+
+  static connect(url: string, prefix: string, o: StateOptions, name = 'kec-correlator'): CorrelatorState {
+    const r = new Redis(url, { connectionName: name, maxRetriesPerRequest: 2, enableAutoPipelining: true });
+    return new CorrelatorState(r, prefix, o);
+  }
+
+  async observe(i: ObserveInput): Promise<ObserveResult> {
+    const keys = [`${this.prefix}occ:${i.uid}`, ...i.keys.map((k) => k.key)];
+    const argv: (string | number)[] = [
+      i.resourceVersion,
+      i.count,
+      i.lastMicros === undefined || !Number.isFinite(i.lastMicros) ? '' : i.lastMicros,
+      i.deleted ? '1' : '0',
+      this.o.occurrenceTtlSec,
+      i.mode,
+      i.eventMs,
+      i.firstMs,
+      this.o.windowMs,
+      i.candidateId,
+      this.o.incidentTtlSec,
+      this.prefix,
+      i.keys.length,
+      ...i.keys.map((k) => (k.own ? '1' : '0')),
+      i.rank,
+      i.uid,
+      i.reason,
+      i.object,
+      i.why,
+      i.severity,
+      i.category,
+      i.namespace,
+      this.o.maxAffected,
+      i.cluster,
+    ];
+    const r = await this.redis.kecObserve(keys.length, ...keys, ...argv);
+    const id = String(r[1] ?? '');
+    return {
+      occurrences: Number(r[0]),
+      incidentId: id || null,
+      fresh: Number(r[2]) === 1,
+      replay: Number(r[3]) === 1,
+      incident: id ? parseIncident(id, r[4], r[5]) : null,
+    };
+  }
+
+  /** Open incidents whose last event is older than cutoffMs (candidates for resolution). */
+  async quiet(cutoffMs: number, limit = 100): Promise<string[]> {
+    return this.redis.zrangebyscore(`${this.prefix}open`, '-inf', cutoffMs, 'LIMIT', 0, limit);
+  }
+
+  /** Resolves the incident when it is still quiet; exactly one caller gets its final state. */
+  async resolve(id: string, cutoffMs: number): Promise<IncidentState | null> {
+    const r = await this.redis.kecResolve(`${this.prefix}open`, this.prefix, id, cutoffMs);
+    if (!Array.isArray(r) || r.length === 0) return null;
+    return parseIncident(id, r[0], r[1]);
+  }
+
+  /** SET NX with an owner token; true when this owner holds it (first time, or again on a redelivery). */
+  async claim(key: string, owner: string, ttlSec: number): Promise<boolean> {
+    const k = `${this.prefix}${key}`;
+    const ok = await this.redis.set(k, owner, 'EX', ttlSec, 'NX');
+    if (ok === 'OK') return true;
+    return (await this.redis.get(k)) === owner;
+  }
+
+  /** Adds n to a minute bucket and returns the bucket's value and the sum of the `baselineMinutes` before it. */
+  async rate(
+    key: string,
+    minute: number,
+    n: number,
+    baselineMinutes: number,
+  ): Promise<{ current: number; before: number }> {
+    const k = (m: number) => `${this.prefix}rate:${key}:${m}`;
+    const p = this.redis.pipeline();
+    if (n > 0) p.incrby(k(minute), n).expire(k(minute), (baselineMinutes + 5) * 60);
+    else p.get(k(minute));
+    const prev = Array.from({ length: baselineMinutes }, (_, j) => k(minute - 1 - j));
+    p.mget(...prev);
+    const res = (await p.exec()) ?? [];
+    const current = Number(res[0]?.[1] ?? 0);
+    const before = ((res[res.length - 1]?.[1] as (string | null)[]) ?? []).reduce((s, v) => s + Number(v ?? 0), 0);
+    return { current, before };
+  }
+
+  /** Deletes every key under the prefix (tests). */
+  async purge(): Promise<void> {
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.prefix}*`, 'COUNT', 1000);
+      if (keys.length) await this.redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  }
+
+  async close(): Promise<void> {
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}
