@@ -1,5 +1,6 @@
 // @kec/rules: declarative, versioned classification rules for Kubernetes Events.
 
+export { type CheckResult, checkRuleFiles } from './check.ts';
 export type { RuleProblem } from './errors.ts';
 export { formatProblem, RuleFileError } from './errors.ts';
 export type { CompiledRule, LoadedFile } from './load.ts';

@@ -4,7 +4,14 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { isMap, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { RuleFileError, type RuleProblem } from './errors.ts';
-import { type RuleFile, RuleFileValidator, type RuleSpec } from './schema.ts';
+import { CATEGORIES, type RuleFile, RuleFileValidator, type RuleSpec, SEVERITIES } from './schema.ts';
+
+const ENUMS: Record<string, readonly string[]> = {
+  severity: SEVERITIES,
+  category: CATEGORIES,
+  incident: ['open', 'join', 'none'],
+  apiVersion: ['kec.rules/v1'],
+};
 
 /** A rule ready to match. */
 export interface CompiledRule {
@@ -65,19 +72,20 @@ export function parseRuleFile(text: string, file: string): LoadedFile {
     return typeof r?.id === 'string' ? r.id : undefined;
   };
   if (!RuleFileValidator.Check(value)) {
-    const seen = new Set<string>();
+    const byPath = new Map<string, string[]>();
     for (const err of RuleFileValidator.Errors(value) as { instancePath?: string; message?: string }[]) {
       const path = err.instancePath ?? '';
-      const key = `${path} ${err.message}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      problems.push({
-        file,
-        line: lineOf(doc, lc, path),
-        ruleId: ruleIdAt(path),
-        path,
-        message: err.message ?? 'invalid',
-      });
+      const list = byPath.get(path) ?? [];
+      if (list.length === 0) byPath.set(path, list);
+      if (!list.includes(err.message ?? 'invalid')) list.push(err.message ?? 'invalid');
+    }
+    for (const [path, messages] of byPath) {
+      const allowed = ENUMS[path.split('/').at(-1) ?? ''];
+      const message =
+        allowed && messages.some((m) => /anyOf|constant/.test(m))
+          ? `must be one of ${allowed.join(', ')}`
+          : messages.join('; ');
+      problems.push({ file, line: lineOf(doc, lc, path), ruleId: ruleIdAt(path), path, message });
     }
     throw new RuleFileError(problems);
   }

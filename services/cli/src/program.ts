@@ -3,6 +3,7 @@ import { CONFIG_ERROR_EXIT_CODE, ConfigError, type ConfigSpec, formatConfigError
 import { runServices } from '@kec/runtime';
 import { Command, CommanderError, Option } from 'commander';
 import { registry as defaultRegistry, type ServiceLoader } from './registry.ts';
+import { addRulesCommand } from './rules-command.ts';
 import { loadServices, selectServices, UsageError } from './services.ts';
 import { renderJson, renderYaml, resolveSections } from './show-config.ts';
 import { kecVersion, versionLines } from './version.ts';
@@ -105,6 +106,8 @@ export function buildProgram(ctx: CliContext): Command {
         throw err;
       }
     });
+
+  addRulesCommand(program, out);
 
   return program;
 }

@@ -9,5 +9,6 @@ export type ServiceLoader = () => Promise<ServiceDefinition>;
 export const registry: Readonly<Record<string, ServiceLoader>> = {
   watcher: () => import('@kec/watcher').then((m) => m.watcherService),
   enricher: () => import('@kec/enricher').then((m) => m.enricherService),
+  correlator: () => import('@kec/correlator').then((m) => m.correlatorService),
   writer: () => import('@kec/writer').then((m) => m.writerService),
 };

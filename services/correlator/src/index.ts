@@ -26,7 +26,6 @@ export type { CorrelatorMetrics } from './metrics.ts';
 export { correlatorMetrics } from './metrics.ts';
 export type { ObservationIn, OccurrenceState } from './occurrences.ts';
 export { countOccurrences, MemoryOccurrences } from './occurrences.ts';
-export { addRulesCommand, checkRuleFiles } from './rules-command.ts';
 export type { Stage, StageOptions } from './stage.ts';
 export { incidentMsgId, publishIncident, startStage, sweep } from './stage.ts';
 export type { IncidentState, ObserveInput, ObserveResult, StateOptions } from './state.ts';
