@@ -1,32 +1,25 @@
-// A thin HTTP client for the Kubernetes API. Auth and TLS come from client-node's KubeConfig
-// (applyToHTTPSOptions); requests and watch streams are our own over node:http/https so that bodies stay raw JSON
-// (MicroTime strings intact, no ObjectSerializer) and a watch is a plain byte stream we read line by line.
+// A thin HTTP client for the Kubernetes API. Auth and TLS come from the kubeconfig or the in-cluster service
+// account (kubeconfig.ts; client-node's KubeConfig and its applyToHTTPSOptions for exec/auth-provider users or when
+// given one); requests and watch streams are our own over node:http/https so that bodies stay raw JSON (MicroTime
+// strings intact, no ObjectSerializer) and a watch is a plain byte stream we read line by line.
 import http from 'node:http';
 import https from 'node:https';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { KubeApiError, KubeConfigError, KubeConnectionError } from './errors.ts';
+import { authFromKubeConfig, type KubeAuth, type LoadKubeConfigOptions, loadKubeAuth } from './kubeconfig.ts';
 
-export interface LoadKubeConfigOptions {
-  /** Path to a kubeconfig file; when unset: $KUBECONFIG, ~/.kube/config, then in-cluster (client-node's order). */
-  kubeconfigPath?: string;
-  /** Force the in-cluster service-account config. */
-  inCluster?: boolean;
-  /** Context name to use instead of the current context. */
-  context?: string;
+export type { LoadKubeConfigOptions } from './kubeconfig.ts';
+
+/** Either a client-node KubeConfig or kec's lightweight auth (see kubeconfig.ts). */
+export type KubeConfigLike = KubeConfig | KubeAuth;
+
+/** Loads the config like client-node's loadFromDefault (kubeconfig, then in-cluster). */
+export function loadKubeConfig(opts: LoadKubeConfigOptions = {}): KubeConfigLike {
+  return loadKubeAuth(opts);
 }
 
-export function loadKubeConfig(opts: LoadKubeConfigOptions = {}): KubeConfig {
-  const kc = new KubeConfig();
-  try {
-    if (opts.inCluster) kc.loadFromCluster();
-    else if (opts.kubeconfigPath) kc.loadFromFile(opts.kubeconfigPath);
-    else kc.loadFromDefault();
-    if (opts.context) kc.setCurrentContext(opts.context);
-  } catch (err) {
-    throw new KubeConfigError(`cannot load kubeconfig: ${(err as Error).message}`, { cause: err });
-  }
-  if (!kc.getCurrentCluster()) throw new KubeConfigError('kubeconfig has no current cluster');
-  return kc;
+function isKubeAuth(c: KubeConfigLike): c is KubeAuth {
+  return (c as KubeAuth).kind === 'kec-auth';
 }
 
 export type Query = Record<string, string | number | boolean | undefined>;
@@ -69,34 +62,41 @@ export function apiError(code: number, text: string, what: string): KubeApiError
 }
 
 export class KubeClient {
-  readonly kubeConfig: KubeConfig;
+  /** What the client was built from (pass it to `new KubeClient()` for another client to the same cluster). */
+  readonly kubeConfig: KubeConfigLike;
   readonly server: URL;
+  readonly #auth: KubeAuth;
   readonly #agent: http.Agent;
   readonly #mod: typeof http | typeof https;
 
-  constructor(kubeConfig: KubeConfig) {
-    this.kubeConfig = kubeConfig;
-    const cluster = kubeConfig.getCurrentCluster();
-    if (!cluster) throw new KubeConfigError('kubeconfig has no current cluster');
-    this.server = new URL(cluster.server);
+  constructor(config: KubeConfigLike) {
+    this.kubeConfig = config;
+    this.#auth = isKubeAuth(config) ? config : authFromKubeConfig(config);
+    this.server = new URL(this.#auth.server);
     const isHttps = this.server.protocol === 'https:';
-    if (!isHttps && !cluster.skipTLSVerify) {
+    if (!isHttps && !this.#auth.skipTLSVerify && this.#auth.source !== 'in-cluster') {
       // Same rule as client-node: plain HTTP only when the kubeconfig explicitly skips TLS verification.
       throw new KubeConfigError('HTTP protocol is not allowed when insecure-skip-tls-verify is not set');
     }
     this.#mod = isHttps ? https : http;
-    // One keep-alive agent for all requests; TLS material is applied per request from the KubeConfig.
+    // One keep-alive agent for all requests; TLS material is applied per request.
     this.#agent = isHttps
       ? new https.Agent({ keepAlive: true, maxSockets: 64 })
       : new http.Agent({ keepAlive: true, maxSockets: 64 });
   }
 
-  static fromKubeConfig(kc: KubeConfig): KubeClient {
+  static fromKubeConfig(kc: KubeConfigLike): KubeClient {
     return new KubeClient(kc);
   }
 
+  /** Loads kubeconfig/in-cluster config (client-node's order) and builds a client. */
   static load(opts: LoadKubeConfigOptions = {}): KubeClient {
     return new KubeClient(loadKubeConfig(opts));
+  }
+
+  /** Where the credentials came from: `in-cluster`, `kubeconfig <path>` or `client-node`. */
+  get authSource(): string {
+    return this.#auth.source;
   }
 
   /** Closes idle keep-alive sockets. */
@@ -105,9 +105,8 @@ export class KubeClient {
   }
 
   async #options(method: string, path: string): Promise<https.RequestOptions> {
-    // applyToHTTPSOptions re-reads token files and exec credentials, so rotation is picked up per request.
-    const o: https.RequestOptions = { headers: {} };
-    await this.kubeConfig.applyToHTTPSOptions(o);
+    // Headers are re-evaluated per request so rotated tokens are picked up.
+    const [tls, headers] = await Promise.all([this.#auth.tls(), this.#auth.headers()]);
     const base = this.server.pathname.replace(/\/$/, '');
     return {
       protocol: this.server.protocol,
@@ -116,15 +115,8 @@ export class KubeClient {
       method,
       path: base + path,
       agent: this.#agent,
-      headers: { Accept: 'application/json', ...(o.headers as Record<string, string>) },
-      ca: o.ca,
-      cert: o.cert,
-      key: o.key,
-      pfx: o.pfx,
-      passphrase: o.passphrase,
-      rejectUnauthorized: o.rejectUnauthorized,
-      servername: o.servername,
-      auth: o.auth,
+      headers: { Accept: 'application/json', ...headers },
+      ...tls,
     };
   }
 

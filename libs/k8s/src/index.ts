@@ -1,8 +1,12 @@
-export type { JsonResponse, LoadKubeConfigOptions, Query, RequestOptions } from './client.ts';
+// @kec/k8s: Kubernetes API mechanics (client-go's role): auth loading, raw-JSON list/watch, the ListWatcher,
+// the resourceVersion tracker for checkpoints, and Lease leader election.
+export type { JsonResponse, KubeConfigLike, Query, RequestOptions } from './client.ts';
 export { buildPath, KubeClient, loadKubeConfig } from './client.ts';
 export type { BackoffOptions, Clock } from './clock.ts';
 export { backoffDelay, systemClock } from './clock.ts';
 export { isExpired, KubeApiError, KubeConfigError, KubeConnectionError } from './errors.ts';
+export type { KubeAuth, LoadKubeConfigOptions, TlsOptions } from './kubeconfig.ts';
+export { authFromKubeConfig, clientNodeConfig, inClusterAuth, loadKubeAuth } from './kubeconfig.ts';
 export type { LeaderElectorLogger, LeaderElectorOptions, Lease, LeaseSpec } from './leader.ts';
 export { defaultIdentity, LeaderElector, microTime } from './leader.ts';
 export type { ListOptions, ListPage } from './list.ts';
