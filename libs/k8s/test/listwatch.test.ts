@@ -185,3 +185,27 @@ test('listwatcher - ERROR 410 relists and reports the gap from the last RV to th
     await c.stop();
   }
 });
+
+test('listwatcher - a quiet watch while the API RV moves on is probed and re-opened; events still arrive', async () => {
+  const ns = 'stall';
+  await sim.store.create(`/api/v1/namespaces/${ns}/events`, ev(ns));
+  const lw = new ListWatcher({
+    client,
+    path: `/api/v1/namespaces/${ns}/events`,
+    stallAfterMs: 300,
+    stallCheckIntervalMs: 100,
+  });
+  const c = collect(lw);
+  try {
+    await waitFor('initial list', () => c.items.some((i) => i.kind === 'list-end'));
+    // Writes elsewhere move the global RV while this watch sees nothing.
+    for (let i = 0; i < 3; i++) await sim.store.create('/api/v1/namespaces/elsewhere/events', ev('elsewhere'));
+    await waitFor('a stall restart', () => lw.progress.watchRestarts >= 1, 5000);
+    const o = ev(ns);
+    await sim.store.create(`/api/v1/namespaces/${ns}/events`, o);
+    await waitFor('the event after the restart', () => c.names().has((o.metadata as { name: string }).name));
+    assert.equal(lw.progress.relists, 0);
+  } finally {
+    await c.stop();
+  }
+});
