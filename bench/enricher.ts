@@ -78,8 +78,10 @@ async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs: num
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const bus = await connectBus({ url: natsUrl, name: 'bench-enricher', root, logger: pino({ level: 'warn' }) });
-for (const s of ['KEC_RAW', 'KEC_ENRICHED', 'KEC_DLQ', 'KEC_GAPS'])
-  await ensureStream(bus.jsm, streamSpec(s, root, prefix));
+const BYTES = 1024 ** 3; // JetStream reserves max_bytes; 1 GiB per stream is plenty for a run
+for (const s of ['KEC_RAW', 'KEC_ENRICHED', 'KEC_DLQ', 'KEC_GAPS']) {
+  await ensureStream(bus.jsm, streamSpec(s, root, prefix, { overrides: { [s]: { max_bytes: BYTES } } }));
+}
 const store = await CacheStore.connect({ url: redisUrl, cluster, prefix: redisPrefix });
 const count = async (s: string) => (await bus.jsm.streams.info(`${prefix}${s}`)).state.messages;
 
@@ -140,6 +142,7 @@ try {
     KEC_ENRICHER_KUBECONFIG: kubeconfig,
     KEC_ENRICHER_SUBJECT_ROOT: root,
     KEC_ENRICHER_STREAM_PREFIX: prefix,
+    KEC_ENRICHER_STREAM_MAX_BYTES: String(BYTES),
     KEC_ENRICHER_REDIS_PREFIX: redisPrefix,
     KEC_ENRICHER_LEASE_NAME: `bench-enricher-${id}`,
   };

@@ -25,6 +25,12 @@ export const enricherConfig = defineConfig({
       default: '',
       description: 'Prefix of the stream names (KEC_RAW, KEC_ENRICHED, KEC_DLQ); tests use a random one.',
     },
+    streamMaxBytes: {
+      schema: int(0, 2 ** 50),
+      default: 0,
+      description:
+        'max_bytes of the streams the enricher ensures (KEC_RAW, KEC_ENRICHED, KEC_DLQ); 0: the @kec/bus catalogue value.',
+    },
     durable: {
       schema: Type.String({ pattern: '^[-_a-zA-Z0-9]+$' }),
       default: 'enricher',

@@ -75,7 +75,8 @@ export const enricherService: ServiceDefinition = {
     const rawStream = `${cfg.streamPrefix}KEC_RAW`;
     try {
       for (const s of ['KEC_RAW', 'KEC_ENRICHED', 'KEC_DLQ']) {
-        await ensureStream(bus.jsm, streamSpec(s, cfg.subjectRoot, cfg.streamPrefix));
+        const overrides = cfg.streamMaxBytes > 0 ? { [s]: { max_bytes: cfg.streamMaxBytes } } : undefined;
+        await ensureStream(bus.jsm, streamSpec(s, cfg.subjectRoot, cfg.streamPrefix, { overrides }));
       }
       await ensureConsumer(
         bus.jsm,

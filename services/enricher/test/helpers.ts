@@ -21,6 +21,7 @@ import { enricherService } from '../src/index.ts';
 
 export const NATS_URL = process.env.KEC_NATS_URL ?? 'nats://127.0.0.1:4222';
 export const REDIS_URL = process.env.KEC_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const STREAM_BYTES = 64 * 1024 * 1024;
 
 export interface Env {
   id: string;
@@ -47,8 +48,25 @@ export async function setup(
   const cluster = `c${id}`;
   const redisPrefix = `t${id}:`;
   const redisUrl = opts.redisUrl ?? REDIS_URL;
-  const bus = await connectBus({ url: NATS_URL, name: `enricher-test-${id}`, root, logger: pino({ level: 'silent' }) });
-  for (const s of ['KEC_RAW', 'KEC_ENRICHED', 'KEC_DLQ']) await ensureStream(bus.jsm, streamSpec(s, root, prefix));
+  let bus: Bus;
+  try {
+    bus = await connectBus({ url: NATS_URL, name: `enricher-test-${id}`, root, logger: pino({ level: 'silent' }) });
+  } catch (err) {
+    if (!opts.sim) await sim.close();
+    throw err;
+  }
+  try {
+    // Small streams: JetStream reserves max_bytes, and test files run in parallel with other packages' tests.
+    for (const s of ['KEC_RAW', 'KEC_ENRICHED', 'KEC_DLQ']) {
+      await ensureStream(bus.jsm, streamSpec(s, root, prefix, { overrides: { [s]: { max_bytes: STREAM_BYTES } } }));
+    }
+  } catch (err) {
+    for (const s of ['KEC_RAW', 'KEC_ENRICHED', 'KEC_DLQ'])
+      await bus.jsm.streams.delete(`${prefix}${s}`).catch(() => false);
+    await bus.close();
+    if (!opts.sim) await sim.close();
+    throw err;
+  }
   const env: Record<string, string> = {
     KEC_CLUSTER: cluster,
     KEC_NATS_URL: NATS_URL,
@@ -58,6 +76,7 @@ export async function setup(
     KEC_ENRICHER_KUBECONFIG: sim.kubeconfigPath,
     KEC_ENRICHER_SUBJECT_ROOT: root,
     KEC_ENRICHER_STREAM_PREFIX: prefix,
+    KEC_ENRICHER_STREAM_MAX_BYTES: String(STREAM_BYTES),
     KEC_ENRICHER_REDIS_PREFIX: redisPrefix,
     KEC_ENRICHER_LEASE_NAME: `kec-enricher-${id}`,
     KEC_ENRICHER_SYNC_INTERVAL_MS: '200',
