@@ -69,6 +69,7 @@ const child = spawn(process.execPath, [...v8Flags, main], {
     KEC_WATCHER_LEASE_NAME: `bench-${id}`,
     KEC_WATCHER_PAGE_SIZE: values['page-size'],
     KEC_WATCHER_PUBLISH_WINDOW: values.window,
+    KEC_WATCHER_STREAM_MAX_BYTES: String(2 * 1024 ** 3),
   },
   stdio: ['ignore', 'ignore', 'inherit'],
 });

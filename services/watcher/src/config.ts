@@ -93,6 +93,12 @@ export const watcherConfig = defineConfig({
       default: '',
       description: 'Prefix of the stream names (KEC_RAW, KEC_GAPS) the watcher ensures; tests use a random one.',
     },
+    streamMaxBytes: {
+      schema: Type.Integer({ minimum: 0 }),
+      default: 0,
+      description:
+        'max_bytes of the streams the watcher ensures (KEC_RAW, KEC_GAPS); 0: the @kec/bus catalogue value (JetStream reserves it).',
+    },
     leaseName: { schema: Type.String({ minLength: 1 }), default: 'kec-watcher', description: 'Lease name.' },
     leaseNamespace: {
       schema: Type.String(),

@@ -38,7 +38,8 @@ export const watcherService: ServiceDefinition = {
     });
     try {
       for (const s of ['KEC_RAW', 'KEC_GAPS']) {
-        await ensureStream(bus.jsm, streamSpec(s, cfg.subjectRoot, cfg.streamPrefix));
+        const overrides = cfg.streamMaxBytes > 0 ? { [s]: { max_bytes: cfg.streamMaxBytes } } : undefined;
+        await ensureStream(bus.jsm, streamSpec(s, cfg.subjectRoot, cfg.streamPrefix, { overrides }));
       }
     } catch (err) {
       await bus.close();

@@ -89,7 +89,6 @@ interface Instruments {
   publishFailures: Counter;
   relists: Counter;
   gaps: Counter;
-  watchRestarts: Counter;
   lag: Histogram;
   publishLatency: Histogram;
 }
@@ -105,6 +104,8 @@ export class Watcher {
   #leading = false;
   #lastAckAt = Date.now();
   #initialListDone = false;
+  /** Watch restarts of earlier leader terms (the current term's are in the ListWatcher's progress). */
+  #restartsBefore = 0;
   /** Totals for this process (also exported as metrics). */
   readonly stats = { published: 0, listed: 0, gaps: 0, relists: 0, filtered: 0, invalid: 0, failed: 0 };
 
@@ -127,9 +128,6 @@ export class Watcher {
       }),
       relists: m.createCounter('kec_watcher_relists_total', { description: 'LISTs after the initial one, by reason' }),
       gaps: m.createCounter('kec_watcher_gaps_total', { description: 'Gap records published, by reason' }),
-      watchRestarts: m.createCounter('kec_watcher_watch_restarts_total', {
-        description: 'Watches re-opened (timeout, error, stall)',
-      }),
       lag: m.createHistogram('kec_watcher_event_lag_seconds', {
         description: 'now - lastTimestamp of watched (ADDED/MODIFIED) events when published',
         unit: 's',
@@ -141,6 +139,14 @@ export class Watcher {
         advice: { explicitBucketBoundaries: SECONDS_BUCKETS },
       }),
     };
+    m.createObservableCounter('kec_watcher_watch_restarts_total', {
+      description: 'Watches re-opened (server timeout, error, stall)',
+    }).addCallback((r) => r.observe(this.watchRestarts));
+  }
+
+  /** Watches re-opened by this process (timeouts, errors, stalls). */
+  get watchRestarts(): number {
+    return this.#restartsBefore + (this.#lw?.progress.watchRestarts ?? 0);
   }
 
   get leading(): boolean {
@@ -208,7 +214,6 @@ export class Watcher {
       logger: this.#log,
     });
     this.#lw = lw;
-    let restartsSeen = 0;
     const onDone = (token: TrackerToken): void => {
       const c = tracker.done(token);
       if (c !== undefined) this.checkpoints.offer(c);
@@ -264,11 +269,6 @@ export class Watcher {
     try {
       for await (const item of lw.run(signal) as AsyncGenerator<ListWatchItem>) {
         if (signal.aborted) break;
-        const restarts = lw.progress.watchRestarts;
-        if (restarts > restartsSeen) {
-          this.#m.watchRestarts.add(restarts - restartsSeen);
-          restartsSeen = restarts;
-        }
         switch (item.kind) {
           case 'list-start':
             tracker.beginList();
@@ -320,6 +320,7 @@ export class Watcher {
   }
 
   #stopLeading(): void {
+    this.#restartsBefore += this.#lw?.progress.watchRestarts ?? 0;
     this.#leading = false;
     this.#lw = undefined;
     this.#window = undefined;

@@ -1,6 +1,7 @@
 // Test harness: kube-sim + real NATS with random subject root, stream prefix, KV bucket and Lease name.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Bus, connectBus } from '@kec/bus';
@@ -47,6 +48,8 @@ export async function setup(opts: { sim?: KubeSimOptions; watcherEnv?: Record<st
     KEC_WATCHER_KV_BUCKET: bucket,
     KEC_WATCHER_LEASE_NAME: `kec-watcher-${id}`,
     KEC_WATCHER_CHECKPOINT_INTERVAL_MS: '200',
+    // Small streams: JetStream reserves max_bytes, and test files run in parallel with other packages' tests.
+    KEC_WATCHER_STREAM_MAX_BYTES: String(128 * 1024 * 1024),
     ...opts.watcherEnv,
   };
   const children = new Set<ChildProcess>();
@@ -113,7 +116,14 @@ export function spawnWatcher(env: Record<string, string>): Child {
   proc.stderr?.on('data', (d: Buffer) => {
     out += d.toString();
   });
-  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  const exited = new Promise<number | null>((r) =>
+    proc.once('exit', (code, signal) => {
+      if (process.env.KEC_TEST_CHILD_LOG_DIR) {
+        writeFileSync(join(process.env.KEC_TEST_CHILD_LOG_DIR, `watcher-${proc.pid}.log`), `${code} ${signal}\n${out}`);
+      }
+      r(code);
+    }),
+  );
   return { proc, output: () => out, exited };
 }
 

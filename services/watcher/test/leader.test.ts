@@ -113,6 +113,7 @@ test('leader - fencing: a leader that cannot renew stops publishing by its renew
     assert.ok(Date.now() - cut2 <= 2000 + 500 + 300, `fenced after ${Date.now() - cut2} ms`);
     e.sim.faults.failFraction(0);
     await waitFor('leading again', async () => (await scrape(port, 'kec_watcher_leader')) === 1, 10_000);
+    assert.ok(((await scrape(port, 'kec_watcher_watch_restarts_total')) ?? 0) > 0, 'the reset watch was re-opened');
     const m = w.written.length;
     await waitFor('more writes', () => w.written.length > m + 100);
     await w.stop();
