@@ -167,6 +167,12 @@ export class ScenarioContext {
     return n;
   }
 
+  /** A node to schedule a new pod on: one no node-level scenario (failure, kernel, autoscaled node) is holding. */
+  pickNode(): NodeModel {
+    const free = this.cluster.nodes.filter((n) => !this.busy.has(n.uid));
+    return this.rng.pick(free.length > 0 ? free : this.cluster.nodes);
+  }
+
   hold(key: string): void {
     this.busy.add(key);
     this.#held.push(key);
@@ -227,6 +233,7 @@ export class ScenarioContext {
       phase: opts.phase ?? 'Pending',
     };
     this.hold(pod.uid);
+    this.cluster.pods.push(pod);
     const now = new Date(this.clock.now()).toISOString().replace(/\.\d+Z$/, 'Z');
     this.sink.createObject(`/api/v1/namespaces/${w.namespace}/pods`, {
       apiVersion: 'v1',
@@ -264,5 +271,113 @@ export class ScenarioContext {
   deletePod(pod: PodModel): void {
     pod.phase = 'Deleted';
     this.sink.writeObject('DELETE', podPath(pod), undefined);
+    const i = this.cluster.pods.indexOf(pod);
+    if (i >= 0) this.cluster.pods.splice(i, 1);
+  }
+
+  /**
+   * Scales a Deployment's current ReplicaSet down by removing `pods`: deployment-controller ScalingReplicaSet,
+   * replicaset-controller SuccessfulDelete, kubelet Killing, pod deleted.
+   */
+  scaleDown(w: WorkloadModel, pods: PodModel[], tag: Tag): void {
+    const rs = w.replicaSet;
+    if (!rs) return;
+    const from = w.pods.filter((p) => p.phase === 'Running' || p.phase === 'Pending').length;
+    const dref = this.workloadRef(w);
+    const rsRef = { kind: 'ReplicaSet', namespace: w.namespace, name: rs.name, uid: rs.uid, apiVersion: 'apps/v1' };
+    this.c
+      .controller('deployment-controller')
+      .event(
+        dref,
+        'Normal',
+        'ScalingReplicaSet',
+        `Scaled down replica set ${rs.name} from ${from} to ${from - pods.length}`,
+        tag,
+      );
+    for (const p of pods) {
+      this.c
+        .controller('replicaset-controller')
+        .event(rsRef, 'Normal', 'SuccessfulDelete', `Deleted pod: ${p.name}`, tag);
+      if (p.node && p.phase === 'Running') {
+        const c = p.containers[0]?.name ?? '';
+        this.c
+          .kubelet(p.node)
+          .event(this.podRef(p, `spec.containers{${c}}`), 'Normal', 'Killing', `Stopping container ${c}`, tag);
+      }
+      this.deletePod(p);
+    }
+  }
+
+  /** The container runs healthy again (the incident is over): status back to Running and ready. */
+  healPod(pod: PodModel): void {
+    const c = pod.containers[0];
+    if (!c) return;
+    pod.phase = 'Running';
+    const at = new Date(this.clock.now()).toISOString().replace(/\.\d+Z$/, 'Z');
+    this.podStatus(pod, {
+      phase: 'Running',
+      conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: at }],
+      containerStatuses: [
+        { name: c.name, image: c.image, ready: true, started: true, state: { running: { startedAt: at } } },
+      ],
+    });
+  }
+
+  /**
+   * The owning controller replaces a pod that is gone (evicted, deleted): a ReplicaSet creates a new name, a StatefulSet
+   * the same name; the scheduler places it on a Ready node and kubelet starts it.
+   */
+  replacePod(old: PodModel, nodes: NodeModel[], tag: Tag): PodModel | undefined {
+    const w = this.cluster.workloads.find((x) => x.name === old.workload.name && x.namespace === old.namespace);
+    if (!w || (old.owner.kind !== 'ReplicaSet' && old.owner.kind !== 'StatefulSet') || nodes.length === 0)
+      return undefined;
+    const node = this.rng.pick(nodes);
+    const sts = old.owner.kind === 'StatefulSet';
+    const name = sts ? old.name : `${old.owner.name}-${this.rng.k8sString(5)}`;
+    const pod = this.newPod(old.owner, w, name, old.labels, {
+      node,
+      phase: 'Running',
+      image: old.containers[0]?.image ?? w.image,
+    });
+    if (old.pvc) pod.pvc = old.pvc;
+    w.pods.push(pod);
+    const ownerRef = {
+      kind: old.owner.kind,
+      namespace: old.namespace,
+      name: old.owner.name,
+      uid: old.owner.uid,
+      apiVersion: 'apps/v1',
+    };
+    if (sts)
+      this.c
+        .controller('statefulset-controller')
+        .event(
+          ownerRef,
+          'Normal',
+          'SuccessfulCreate',
+          `create Pod ${name} in StatefulSet ${old.owner.name} successful`,
+          tag,
+        );
+    else
+      this.c
+        .controller('replicaset-controller')
+        .event(ownerRef, 'Normal', 'SuccessfulCreate', `Created pod: ${name}`, tag);
+    this.c
+      .scheduler()
+      .eventf(
+        this.podRef(pod),
+        undefined,
+        'Normal',
+        'Scheduled',
+        'Binding',
+        `Successfully assigned ${pod.namespace}/${name} to ${node.name}`,
+        tag,
+      );
+    const k = this.c.kubelet(node.name);
+    const cref = this.podRef(pod, `spec.containers{${pod.containers[0]?.name}}`);
+    k.event(cref, 'Normal', 'Pulled', `Container image "${pod.containers[0]?.image}" already present on machine`, tag);
+    k.event(cref, 'Normal', 'Created', `Created container: ${pod.containers[0]?.name}`, tag);
+    k.event(cref, 'Normal', 'Started', `Started container ${pod.containers[0]?.name}`, tag);
+    return pod;
   }
 }

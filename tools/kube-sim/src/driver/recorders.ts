@@ -77,44 +77,50 @@ export class EventSink {
     const owners = ((meta as { ownerReferences?: { uid: string }[] }).ownerReferences ?? []).map((o) => o.uid);
     let done!: () => void;
     this.#pending.set(planned, new Promise<void>((r) => (done = r)));
-    this.queue.submit(`${collection}/${meta.name}`, async () => {
-      try {
-        for (const o of owners) await this.ready(o);
-        const payload = JSON.stringify(body).replace(UUID_RE, (u) => this.uids.uid(u));
-        const res = await this.client.request('POST', collection, payload);
-        if (res.status >= 300) {
-          this.fail(res.status, `POST ${collection}/${meta.name}`, res.body);
-          return;
-        }
-        this.stats.objectWrites++;
-        const created = res.body as {
-          metadata?: { uid?: string; resourceVersion?: string };
-          status?: { phase?: string };
-        };
-        if (created.metadata?.uid) this.uids.set(planned, created.metadata.uid, created.metadata.resourceVersion);
-        const want = body['status'] as { phase?: string } | undefined;
-        if (want && created.status?.phase !== want.phase) {
-          const path = `${collection}/${meta.name}`;
-          let r = await this.client.request(
-            'PATCH',
-            `${path}/status`,
-            JSON.stringify({ status: want }).replace(UUID_RE, (u) => this.uids.uid(u)),
-            'application/merge-patch+json',
-          );
-          if (r.status === 404 || r.status === 405)
-            r = await this.client.request(
+    this.queue.submit(
+      `${collection}/${meta.name}`,
+      async () => {
+        try {
+          const payload = JSON.stringify(body).replace(UUID_RE, (u) => this.uids.uid(u));
+          const res = await this.client.request('POST', collection, payload);
+          if (res.status >= 300) {
+            this.fail(res.status, `POST ${collection}/${meta.name}`, res.body);
+            return;
+          }
+          this.stats.objectWrites++;
+          const created = res.body as {
+            metadata?: { uid?: string; resourceVersion?: string };
+            status?: { phase?: string };
+          };
+          if (created.metadata?.uid) this.uids.set(planned, created.metadata.uid, created.metadata.resourceVersion);
+          const want = body['status'] as { phase?: string } | undefined;
+          if (want && created.status?.phase !== want.phase) {
+            const path = `${collection}/${meta.name}`;
+            let r = await this.client.request(
               'PATCH',
-              path,
-              JSON.stringify({ status: want }),
+              `${path}/status`,
+              JSON.stringify({ status: want }).replace(UUID_RE, (u) => this.uids.uid(u)),
               'application/merge-patch+json',
             );
-          if (r.status < 300) this.stats.objectWrites++;
+            if (r.status === 404 || r.status === 405)
+              r = await this.client.request(
+                'PATCH',
+                path,
+                JSON.stringify({ status: want }),
+                'application/merge-patch+json',
+              );
+            if (r.status < 300) this.stats.objectWrites++;
+          }
+        } finally {
+          this.#pending.delete(planned);
+          done();
         }
-      } finally {
-        this.#pending.delete(planned);
-        done();
-      }
-    });
+      },
+      () => {
+        const deps = owners.map((o) => this.ready(o)).filter((p) => p !== undefined);
+        return deps.length > 0 ? Promise.all(deps) : undefined;
+      },
+    );
   }
 
   /** The reference as sent: server uid; an empty apiVersion is omitted (Go's omitempty, e.g. kubelet's node refs). */
@@ -396,35 +402,38 @@ export class CoreRecorder {
     const sink = this.sink;
     const { name, namespace } = body.metadata;
     const collection = `/api/v1/namespaces/${namespace}/events`;
-    sink.queue.submit(`${namespace}/${name}`, async () => {
-      const pending = sink.ready(body.involvedObject.uid);
-      if (pending) await pending;
-      body.involvedObject = sink.resolveRef(body.involvedObject);
-      if (patch) {
-        const res = await sink.client.request(
-          'PATCH',
-          `${collection}/${name}`,
-          JSON.stringify(patch),
-          CONTENT_STRATEGIC_MERGE_PATCH,
-          true,
-        );
+    const planned = body.involvedObject.uid;
+    sink.queue.submit(
+      `${namespace}/${name}`,
+      async () => {
+        body.involvedObject = sink.resolveRef(body.involvedObject);
+        if (patch) {
+          const res = await sink.client.request(
+            'PATCH',
+            `${collection}/${name}`,
+            JSON.stringify(patch),
+            CONTENT_STRATEGIC_MERGE_PATCH,
+            true,
+          );
+          if (res.status < 300) {
+            sink.stats.patches++;
+            sink.ledger.written(namespace, name, uidOf(res.body), patch.count);
+            return;
+          }
+          if (res.status !== 404) {
+            sink.fail(res.status, `PATCH event ${namespace}/${name}`, res.body);
+            return;
+          }
+          sink.stats.recreates++;
+        }
+        const res = await sink.client.request('POST', collection, JSON.stringify(body), CONTENT_JSON, true);
         if (res.status < 300) {
-          sink.stats.patches++;
-          sink.ledger.written(namespace, name, uidOf(res.body), patch.count);
-          return;
-        }
-        if (res.status !== 404) {
-          sink.fail(res.status, `PATCH event ${namespace}/${name}`, res.body);
-          return;
-        }
-        sink.stats.recreates++;
-      }
-      const res = await sink.client.request('POST', collection, JSON.stringify(body), CONTENT_JSON, true);
-      if (res.status < 300) {
-        sink.stats.creates++;
-        sink.ledger.written(namespace, name, uidOf(res.body), body.count);
-      } else sink.fail(res.status, `POST event ${namespace}/${name}`, res.body);
-    });
+          sink.stats.creates++;
+          sink.ledger.written(namespace, name, uidOf(res.body), body.count);
+        } else sink.fail(res.status, `POST event ${namespace}/${name}`, res.body);
+      },
+      () => sink.ready(planned),
+    );
   }
 }
 
@@ -538,24 +547,26 @@ export class EventsRecorder {
     };
     entry.body = body;
     const sink = this.sink;
-    sink.queue.submit(`${namespace}/${name}`, async () => {
-      const pending = sink.ready(regarding.uid);
-      if (pending) await pending;
-      body['regarding'] = sink.resolveRef(regarding);
-      if (related) body['related'] = sink.resolveRef(related);
-      const res = await sink.client.request(
-        'POST',
-        `/apis/events.k8s.io/v1/namespaces/${namespace}/events`,
-        JSON.stringify(body),
-        CONTENT_JSON,
-        true,
-      );
-      if (res.status < 300) {
-        sink.stats.creates++;
-        entry.writtenCount = Math.max(entry.writtenCount, 1);
-        sink.ledger.written(namespace, name, uidOf(res.body), 1);
-      } else sink.fail(res.status, `POST events.k8s.io event ${namespace}/${name}`, res.body);
-    });
+    sink.queue.submit(
+      `${namespace}/${name}`,
+      async () => {
+        body['regarding'] = sink.resolveRef(regarding);
+        if (related) body['related'] = sink.resolveRef(related);
+        const res = await sink.client.request(
+          'POST',
+          `/apis/events.k8s.io/v1/namespaces/${namespace}/events`,
+          JSON.stringify(body),
+          CONTENT_JSON,
+          true,
+        );
+        if (res.status < 300) {
+          sink.stats.creates++;
+          entry.writtenCount = Math.max(entry.writtenCount, 1);
+          sink.ledger.written(namespace, name, uidOf(res.body), 1);
+        } else sink.fail(res.status, `POST events.k8s.io event ${namespace}/${name}`, res.body);
+      },
+      () => sink.ready(regarding.uid),
+    );
     return name;
   }
 

@@ -3,9 +3,17 @@
 // over the keep-alive agent. Producers never await a write; the player awaits room() between steps (backpressure).
 
 export type Job = () => Promise<void>;
+/** A dependency to wait for before the job may start (e.g. the creation of the object an event is about). */
+export type WaitFor = () => Promise<unknown> | undefined;
+
+interface Entry {
+  job: Job;
+  waitFor: WaitFor | undefined;
+}
 
 interface KeyChain {
-  jobs: Job[];
+  jobs: Entry[];
+  /** A job of this key is running, or the head job waits for its dependency (without holding a slot). */
   running: boolean;
 }
 
@@ -31,14 +39,14 @@ export class WriteQueue {
     return this.#queued;
   }
 
-  submit(key: string, job: Job): void {
+  submit(key: string, job: Job, waitFor?: WaitFor): void {
     this.#queued++;
     let chain = this.#chains.get(key);
     if (!chain) {
       chain = { jobs: [], running: false };
       this.#chains.set(key, chain);
     }
-    chain.jobs.push(job);
+    chain.jobs.push({ job, waitFor });
     if (!chain.running && chain.jobs.length === 1) this.#ready.push(key);
     this.#pump();
   }
@@ -63,8 +71,23 @@ export class WriteQueue {
         this.#readyHead = 0;
       }
       const chain = this.#chains.get(key);
-      const job = chain?.jobs.shift();
-      if (!chain || !job) continue;
+      const head = chain?.jobs[0];
+      if (!chain || !head) continue;
+      const dep = head.waitFor?.();
+      head.waitFor = undefined;
+      if (dep) {
+        // Park the key until the dependency settles; the slot stays free for the job it waits for.
+        chain.running = true;
+        const resume = () => {
+          chain.running = false;
+          this.#ready.push(key);
+          this.#pump();
+        };
+        dep.then(resume, resume);
+        continue;
+      }
+      chain.jobs.shift();
+      const job = head.job;
       chain.running = true;
       this.#running++;
       job()

@@ -82,7 +82,7 @@ export async function jobFailure(ctx: ScenarioContext): Promise<void> {
   const jc = ctx.c.controller('job-controller');
   const exitCode = ctx.rng.pick([1, 2, 255]);
   for (let attempt = 0; attempt <= backoffLimit && ctx.alive; attempt++) {
-    const node = ctx.rng.pick(ctx.cluster.nodes);
+    const node = ctx.pickNode();
     const pod = ctx.newPod(
       { apiVersion: 'batch/v1', kind: 'Job', name: jobName, uid: jobUid },
       cj,
@@ -151,6 +151,15 @@ export async function jobFailure(ctx: ScenarioContext): Promise<void> {
   ctx.c
     .controller('cronjob-controller')
     .event(ctx.workloadRef(cj), N, 'SawCompletedJob', controllers.sawCompletedJob(jobName, 'Failed'), inc.tag);
+  // failedJobsHistoryLimit: the next runs push this Job out; the garbage collector takes its pods with it.
+  await ctx.wait(ctx.rng.int(600_000, 1_800_000));
+  if (!ctx.alive) return;
+  ctx.c
+    .controller('cronjob-controller')
+    .event(ctx.workloadRef(cj), N, 'SuccessfulDelete', `Deleted job ${jobName}`, NOISE);
+  for (const p of cj.pods.filter((x) => x.owner.uid === jobUid)) ctx.deletePod(p);
+  cj.pods = cj.pods.filter((x) => x.owner.uid !== jobUid);
+  ctx.sink.writeObject('DELETE', `/apis/batch/v1/namespaces/${cj.namespace}/jobs/${jobName}`, undefined);
 }
 
 function hpaRef(ctx: ScenarioContext, w: WorkloadModel) {
@@ -180,8 +189,9 @@ export async function hpaRescale(ctx: ScenarioContext): Promise<void> {
     .event(ctx.workloadRef(w), N, 'ScalingReplicaSet', controllers.scaledUp(rs.name, from, to), inc.tag);
   const labels = { app: w.name, 'app.kubernetes.io/name': w.name, 'pod-template-hash': rs.hash };
   const rsRef = { kind: 'ReplicaSet', namespace: w.namespace, name: rs.name, uid: rs.uid, apiVersion: 'apps/v1' };
+  const added: PodModel[] = [];
   for (let i = from; i < to && ctx.alive; i++) {
-    const node = ctx.rng.pick(ctx.cluster.nodes);
+    const node = ctx.pickNode();
     const pod = ctx.newPod(
       { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs.name, uid: rs.uid },
       w,
@@ -219,7 +229,15 @@ export async function hpaRescale(ctx: ScenarioContext): Promise<void> {
     k.event(cref, N, 'Started', kubelet.started(w.container), inc.tag);
     ctx.podStatus(pod, { phase: 'Running' });
     pod.phase = 'Running';
+    added.push(pod);
   }
+  // Load drops again: the HPA scales back after its 5-minute stabilization window.
+  await ctx.wait(ctx.rng.int(360_000, 900_000));
+  if (!ctx.alive) return;
+  ctx.c
+    .controller('horizontal-pod-autoscaler')
+    .event(href, N, 'SuccessfulRescale', controllers.rescale(from, controllers.cpuBelow), inc.tag);
+  ctx.scaleDown(w, added, inc.tag);
 }
 
 /** metrics-server is unavailable: the HPA cannot read CPU and reports it every sync (15 s). */
@@ -288,7 +306,7 @@ export async function noise(ctx: ScenarioContext, ratePerSecond: number): Promis
 function jobPodLifecycle(ctx: ScenarioContext, cj: WorkloadModel): number {
   const job = `${cj.name}-${Math.floor(ctx.clock.now() / 60_000) - ctx.rng.int(0, 10_000)}`;
   const podName = `${job}-${ctx.rng.k8sString(5)}`;
-  const node = ctx.rng.pick(ctx.cluster.nodes);
+  const node = ctx.pickNode();
   const jobRef = { kind: 'Job', namespace: cj.namespace, name: job, uid: ctx.rng.uuid(), apiVersion: 'batch/v1' };
   const pod = { kind: 'Pod', namespace: cj.namespace, name: podName, uid: ctx.rng.uuid(), apiVersion: 'v1' };
   const cpod = { ...pod, fieldPath: `spec.containers{${cj.container}}` };

@@ -1,7 +1,7 @@
 // Node, scheduling and storage incidents.
 
 import { k8sTime } from '../clock.ts';
-import { cond, healthyNodeConditions, type NodeModel } from '../cluster.ts';
+import { cond, healthyNodeConditions, type NodeModel, type PodModel } from '../cluster.ts';
 import type { ScenarioContext } from '../context.ts';
 import { CONTENT_STRATEGIC_MERGE_PATCH } from '../http.ts';
 import { autoscaler, containerFieldPath, controllers, failedScheduling, kubelet, npd, scheduler } from '../messages.ts';
@@ -26,7 +26,7 @@ async function schedulingImpl(ctx: ScenarioContext, scaleUp: boolean): Promise<v
     .controller('deployment-controller')
     .event(dref, N, 'ScalingReplicaSet', controllers.scaledUp(rs.name, before, before + extra), inc.tag);
   const labels = { app: w.name, 'app.kubernetes.io/name': w.name, 'pod-template-hash': rs.hash };
-  const pending = [];
+  const pending: PodModel[] = [];
   for (let i = 0; i < extra; i++) {
     const pod = ctx.newPod(
       { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs.name, uid: rs.uid },
@@ -89,7 +89,19 @@ async function schedulingImpl(ctx: ScenarioContext, scaleUp: boolean): Promise<v
     }
     await ctx.wait(20_000);
   }
-  if (!scaleUp || !ctx.alive) return;
+  if (!ctx.alive) return;
+  if (!scaleUp) {
+    // Someone scales the Deployment back; the pending pods go.
+    const dc = ctx.c.controller('deployment-controller');
+    dc.event(dref, N, 'ScalingReplicaSet', controllers.scaledDown(rs.name, before + extra, before), inc.tag);
+    for (const pod of pending) {
+      ctx.c
+        .controller('replicaset-controller')
+        .event(rsRef, N, 'SuccessfulDelete', controllers.deletedPod(pod.name), inc.tag);
+      ctx.deletePod(pod);
+    }
+    return;
+  }
   // The new node joins and the pods are scheduled onto it.
   const idx = ctx.cluster.nodes.length;
   const ip = `10.0.${ctx.rng.int(0, 47)}.${ctx.rng.int(10, 250)}`;
@@ -160,6 +172,19 @@ async function schedulingImpl(ctx: ScenarioContext, scaleUp: boolean): Promise<v
     ctx.podStatus(pod, { phase: 'Running', hostIP: ip });
     pod.phase = 'Running';
   }
+  // Later the Deployment shrinks again and the autoscaler removes the then idle node.
+  await ctx.wait(ctx.rng.int(600_000, 1_200_000));
+  if (!ctx.alive) return;
+  ctx.scaleDown(w, pending, inc.tag);
+  await ctx.wait(600_000); // scale-down-unneeded-time
+  if (!ctx.alive) return;
+  ca.event(ctx.nodeRef(node), N, 'ScaleDown', 'marked the node as toBeDeleted/unschedulable', inc.tag);
+  for (const p of ctx.cluster.pods.filter((x) => x.node === node.name && (!ctx.busy.has(x.uid) || pending.includes(x))))
+    ctx.deletePod(p);
+  await ctx.wait(30_000);
+  ca.event(ctx.nodeRef(node), N, 'ScaleDown', 'node removed by cluster autoscaler', inc.tag);
+  ctx.sink.writeObject('DELETE', `/api/v1/nodes/${node.name}`, undefined);
+  ctx.cluster.nodes.splice(ctx.cluster.nodes.indexOf(node), 1);
 }
 
 export const schedulingScaleUp = (ctx: ScenarioContext) => schedulingImpl(ctx, true);
@@ -260,13 +285,35 @@ export async function nodeFailure(ctx: ScenarioContext): Promise<void> {
   }
   await ctx.wait(300_000); // default tolerationSeconds for unreachable
   const tm = ctx.c.controller('taint-eviction-controller');
+  const gone = [...victims];
   for (const p of remaining) {
     if (!ctx.alive) return;
     if (p.workload.kind === 'DaemonSet') continue; // DaemonSet pods tolerate unreachable
     tm.event(ctx.podRef(p), N, 'TaintManagerEviction', controllers.taintEviction(p.namespace, p.name), inc.tag);
     ctx.deletePod(p);
+    gone.push(p);
     await ctx.wait(500);
   }
+  // The controllers replace what was lost on the other nodes.
+  const healthy = ctx.cluster.nodes.filter((n) => n !== node && !ctx.busy.has(n.uid));
+  for (const p of gone) {
+    if (!ctx.alive) return;
+    if (p.phase === 'Failed') ctx.deletePod(p); // evicted pods are cleaned up by the pod GC
+    ctx.replacePod(p, healthy, inc.tag);
+    await ctx.wait(1_000);
+  }
+  // The node comes back (instance rebooted): kubelet reports Ready, the taints go.
+  await ctx.wait(ctx.rng.int(120_000, 600_000));
+  if (!ctx.alive) return;
+  k.event(kref, N, 'Starting', 'Starting kubelet.', inc.tag);
+  k.event(kref, N, 'NodeReady', kubelet.nodeStatus(node.name, 'NodeReady'), inc.tag);
+  ctx.sink.writeObject(
+    'PATCH',
+    `/api/v1/nodes/${node.name}/status`,
+    { status: { conditions: healthyNodeConditions(at()) } },
+    CONTENT_STRATEGIC_MERGE_PATCH,
+  );
+  ctx.sink.writeObject('PATCH', `/api/v1/nodes/${node.name}`, { spec: { taints: null } });
 }
 
 /** A StatefulSet pod whose volume cannot attach (Multi-Attach) or a pod whose config volume is missing. */
@@ -332,6 +379,17 @@ export async function volumeTrouble(ctx: ScenarioContext): Promise<void> {
       await ctx.wait(60_000);
     }
   }
+  if (!ctx.alive) return;
+  // Resolved (the other node released the volume / the configmap was created): the container starts.
+  if (attach && pvc) {
+    const ad = ctx.c.controller('attachdetach-controller');
+    ad.event(ref, N, 'SuccessfulAttachVolume', `AttachVolume.Attach succeeded for volume "${pvc.volume}" `, inc.tag);
+  }
+  const cref = ctx.podRef(pod, containerFieldPath(pod));
+  k.event(cref, N, 'Pulled', kubelet.alreadyPresent(c.image), inc.tag);
+  k.event(cref, N, 'Created', kubelet.created(c.name), inc.tag);
+  k.event(cref, N, 'Started', kubelet.started(c.name), inc.tag);
+  ctx.healPod(pod);
 }
 
 /** node-problem-detector's kernel monitor reports KernelOops, TaskHung and OOMKilling on a node. */

@@ -69,6 +69,7 @@ export async function crashLoop(ctx: ScenarioContext): Promise<void> {
     restartContainer(ctx, pod, inc.tag);
     await ctx.wait(ctx.rng.int(2_000, 8_000));
   }
+  if (ctx.alive) ctx.healPod(pod); // fixed by a new release
 }
 
 export async function oomKilled(ctx: ScenarioContext): Promise<void> {
@@ -110,6 +111,7 @@ export async function oomKilled(ctx: ScenarioContext): Promise<void> {
     restartContainer(ctx, pod, inc.tag);
     await ctx.wait(ctx.rng.int(20_000, 60_000)); // runs until it hits the limit again
   }
+  if (ctx.alive) ctx.healPod(pod); // fixed by a new release
 }
 
 export async function probeFailures(ctx: ScenarioContext): Promise<void> {
@@ -159,6 +161,7 @@ export async function probeFailures(ctx: ScenarioContext): Promise<void> {
     restartContainer(ctx, pod, inc.tag);
     await ctx.wait(30_000);
   }
+  if (ctx.alive) ctx.healPod(pod); // fixed by a new release
 }
 
 /** A Deployment rolls to a new image; with `badImage` the new pods cannot pull it. */
@@ -230,7 +233,7 @@ async function rolloutImpl(ctx: ScenarioContext, badImage: boolean): Promise<voi
       !badImage && s === 0 ? inc.root : inc.tag,
     );
     newCount++;
-    const node = ctx.rng.pick(ctx.cluster.nodes);
+    const node = ctx.pickNode();
     const pod = ctx.newPod(
       { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rsName, uid: rsUid },
       w,
@@ -283,6 +286,11 @@ async function rolloutImpl(ctx: ScenarioContext, badImage: boolean): Promise<voi
         k.event(cref, N, 'BackOff', kubelet.backOffPull(image), inc.tag);
         k.event(cref, W, 'Failed', kubelet.errImagePullBackOff, inc.tag);
       }
+      if (!ctx.alive) return;
+      // Someone runs `kubectl rollout undo`: the broken ReplicaSet goes back to 0.
+      dc.event(dref, N, 'ScalingReplicaSet', controllers.scaledDown(rsName, 1, 0), inc.tag);
+      rc.event(rsRef, N, 'SuccessfulDelete', controllers.deletedPod(pod.name), inc.tag);
+      ctx.deletePod(pod);
       return;
     }
     await ctx.wait(ctx.rng.int(1_000, 6_000));
