@@ -29,7 +29,7 @@ const program = new Command()
   .option('--scenario <names>', `comma-separated scenarios, "all" or "none" (${scenarioNames().join(', ')})`, 'all')
   .option(
     '--rate <events_per_s>',
-    'target event occurrences per second (background noise fills around incidents)',
+    'target event occurrences per virtual second (wall second at --speed 1); noise fills around incidents',
     num('rate'),
     20,
   )
