@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { CacheStore } from '@kec/cache';
 import type { KubeSim } from '@kec/kube-sim';
+import { type DataPoint, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import {
   buildCluster,
   type Env,
@@ -282,18 +283,38 @@ describe('enricher with the filler', () => {
   });
 });
 
+class TestReader extends MetricReader {
+  protected async onShutdown(): Promise<void> {}
+  protected async onForceFlush(): Promise<void> {}
+}
+
+/** Sum of a counter's data points whose attributes include `attrs`. */
+async function counter(reader: TestReader, name: string, attrs: Record<string, string> = {}): Promise<number> {
+  const { resourceMetrics } = await reader.collect();
+  let sum = 0;
+  for (const sm of resourceMetrics.scopeMetrics)
+    for (const md of sm.metrics)
+      if (md.descriptor.name === name)
+        for (const p of md.dataPoints as DataPoint<number>[])
+          if (Object.entries(attrs).every(([k, v]) => p.attributes[k] === v)) sum += p.value;
+  return sum;
+}
+
 describe('enricher without a filler (cold cache)', () => {
   let e: Env;
   let enr: Running;
+  const reader = new TestReader();
+  const provider = new MeterProvider({ readers: [reader] });
   before(async () => {
     e = await setup({ enricherEnv: { KEC_ENRICHER_FILLER: 'false', KEC_ENRICHER_BATCH_SIZE: '16' } });
     await buildCluster(e.sim, 11, 2);
-    enr = await startEnricher(e.env);
+    enr = await startEnricher(e.env, provider.getMeter('@kec/enricher'));
     e.sim.resetStats();
   });
   after(async () => {
     await enr?.stop();
     await e?.cleanup();
+    await provider.shutdown();
   });
 
   test('miss - an object the cache has never seen costs exactly one GET, then hits; not-found is cached too', async () => {
@@ -332,5 +353,16 @@ describe('enricher without a filler (cold cache)', () => {
     out = await waitEnriched(e, 7);
     assert.equal(out.get(g2.uid)!.enrichment.detail, 'not-found');
     assert.equal(gets(e.sim, 'pods'), 2, 'one GET for the existing pod, one for the missing one');
+
+    // The same story in the metrics.
+    assert.equal(await counter(reader, 'kec_enricher_events_total', { status: 'fetched' }), 3);
+    assert.equal(await counter(reader, 'kec_enricher_events_total', { status: 'hit' }), 2);
+    assert.equal(await counter(reader, 'kec_enricher_events_total', { status: 'miss' }), 2);
+    assert.equal(await counter(reader, 'kec_enricher_api_gets_total', { kind: 'Pod', result: 'found' }), 1);
+    assert.equal(await counter(reader, 'kec_enricher_api_gets_total', { kind: 'Pod', result: 'not-found' }), 1);
+    assert.equal(await counter(reader, 'kec_enricher_api_gets_total', { kind: 'ReplicaSet' }), 1);
+    // lookups are counted once per distinct object per batch
+    assert.ok((await counter(reader, 'kec_enricher_cache_hits_total', { kind: 'Pod', source: 'fetched' })) >= 1);
+    assert.ok((await counter(reader, 'kec_enricher_cache_misses_total', { kind: 'Pod', reason: 'not-found' })) >= 2);
   });
 });

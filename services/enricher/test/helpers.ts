@@ -15,7 +15,7 @@ import {
 } from '@kec/kube-sim';
 import { eventMsgId, type KecEvent, normalizeEvent } from '@kec/model';
 import type { RunningService, ServiceContext } from '@kec/runtime';
-import { metrics, trace } from '@opentelemetry/api';
+import { type Meter, metrics, trace } from '@opentelemetry/api';
 import { pino } from 'pino';
 import { enricherService } from '../src/index.ts';
 
@@ -117,7 +117,7 @@ export interface Running {
 }
 
 /** Starts the enricher service in this process (the real ServiceDefinition). */
-export async function startEnricher(env: Record<string, string>): Promise<Running> {
+export async function startEnricher(env: Record<string, string>, meter?: Meter): Promise<Running> {
   const shared = loadConfig(sharedConfigSpec, { env });
   const abort = new AbortController();
   const ctx: ServiceContext = {
@@ -125,7 +125,7 @@ export async function startEnricher(env: Record<string, string>): Promise<Runnin
     env,
     configFile: undefined,
     logger: pino({ level: process.env.KEC_TEST_LOG_LEVEL ?? 'error' }),
-    meter: metrics.getMeter('enricher-test'),
+    meter: meter ?? metrics.getMeter('enricher-test'),
     tracer: trace.getTracer('enricher-test'),
     registerHealthCheck: () => {},
     signal: abort.signal,
