@@ -71,7 +71,15 @@ const child = spawn(process.execPath, [...v8Flags, main], {
     KEC_WATCHER_PUBLISH_WINDOW: values.window,
     KEC_WATCHER_STREAM_MAX_BYTES: String(2 * 1024 ** 3),
   },
-  stdio: ['ignore', 'ignore', 'inherit'],
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+let childLog = '';
+child.stdout?.on('data', (d: Buffer) => {
+  childLog = (childLog + d.toString()).slice(-20_000);
+});
+let childExit: number | null | undefined;
+child.once('exit', (code) => {
+  childExit = code;
 });
 const vm = (key: string): number => {
   try {
@@ -99,6 +107,10 @@ for (;;) {
     console.log(`  ${s.toFixed(0)} s: ${count} in ${stream}, watcher RSS ${vm('VmRSS').toFixed(0)} MB`);
   }
   if (count >= N) break;
+  if (childExit !== undefined) {
+    console.log(`the watcher exited with ${childExit}:\n${childLog}`);
+    break;
+  }
   if (s > 600) {
     console.log('gave up after 600 s');
     break;
@@ -106,8 +118,10 @@ for (;;) {
 }
 const secs = (performance.now() - started) / 1000;
 peak = Math.max(peak, vm('VmHWM'));
-child.kill('SIGTERM');
-await new Promise((r) => child.once('exit', r));
+if (childExit === undefined) {
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+}
 console.log(
   `backfill: ${count} events into JetStream in ${secs.toFixed(1)} s (${Math.round(count / secs)} events/s, incl. process start)`,
 );
