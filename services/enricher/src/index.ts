@@ -187,6 +187,13 @@ export const enricherService: ServiceDefinition = {
       await store.close();
       throw err;
     }
+    // Liveness: the filler replica must keep publishing informer progress (its monitor loop is alive) while Redis
+    // answers; a stuck loop makes every reader fall back to GETs.
+    ctx.registerHealthCheck('enricher-filler', () => {
+      if (!filler.leading || !store.available || filler.lastSyncWrite === 0) return undefined;
+      const idle = Date.now() - filler.lastSyncWrite;
+      return idle > Math.max(60_000, cfg.syncIntervalMs * 20) ? `filler made no progress for ${idle} ms` : undefined;
+    });
     log.info({ identity, kinds: kinds.map((k) => k.kind), filler: cfg.filler }, 'enricher started');
     return {
       readiness() {

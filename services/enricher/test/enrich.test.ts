@@ -15,6 +15,7 @@ import {
   type Running,
   setup,
   startEnricher,
+  streamCount,
   waitEnriched,
   waitFor,
   waitSynced,
@@ -354,9 +355,17 @@ describe('enricher without a filler (cold cache)', () => {
     assert.equal(out.get(g2.uid)!.enrichment.detail, 'not-found');
     assert.equal(gets(e.sim, 'pods'), 2, 'one GET for the existing pod, one for the missing one');
 
+    // A payload that is not a kec.event/v1 is dead-lettered at once; the events around it flow.
+    await e.bus.js.publish(e.bus.subjects.raw(e.cluster, 'shop', 'Pod'), JSON.stringify({ not: 'an event' }));
+    const after = kecEvent(e.cluster, ref);
+    await publishRaw(e, [after]);
+    out = await waitEnriched(e, 8);
+    assert.equal(out.get(after.uid)!.enrichment.status, 'hit');
+    await waitFor('dead letter', async () => (await streamCount(e.bus, `${e.prefix}KEC_DLQ`)) === 1);
+
     // The same story in the metrics.
     assert.equal(await counter(reader, 'kec_enricher_events_total', { status: 'fetched' }), 3);
-    assert.equal(await counter(reader, 'kec_enricher_events_total', { status: 'hit' }), 2);
+    assert.equal(await counter(reader, 'kec_enricher_events_total', { status: 'hit' }), 3);
     assert.equal(await counter(reader, 'kec_enricher_events_total', { status: 'miss' }), 2);
     assert.equal(await counter(reader, 'kec_enricher_api_gets_total', { kind: 'Pod', result: 'found' }), 1);
     assert.equal(await counter(reader, 'kec_enricher_api_gets_total', { kind: 'Pod', result: 'not-found' }), 1);
