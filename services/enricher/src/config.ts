@@ -120,6 +120,11 @@ export const enricherConfig = defineConfig({
       default: 3000,
       description: 'How long a miss waits for the informer to catch up before a GET is considered.',
     },
+    startupSyncWaitMs: {
+      schema: int(0, 600_000),
+      default: 30_000,
+      description: 'At start, consume only once every informer has listed (or after this long).',
+    },
     syncIntervalMs: {
       schema: int(50, 60_000),
       default: 500,

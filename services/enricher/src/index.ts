@@ -10,7 +10,7 @@ import { Fetcher } from './fetcher.ts';
 import { Filler } from './filler.ts';
 import { MetadataKubeClient } from './metadata-client.ts';
 import { enricherMetrics } from './metrics.ts';
-import { startStage } from './stage.ts';
+import { type Stage, startStage } from './stage.ts';
 
 export type { EnricherConfig } from './config.ts';
 export { enricherConfig } from './config.ts';
@@ -167,8 +167,22 @@ export const enricherService: ServiceDefinition = {
         log.error({ err }, 'filler election loop failed');
       });
     }
-    let stage: Awaited<ReturnType<typeof startStage>>;
-    try {
+    // Consume only once the cache is warm (every informer listed), or after startupSyncWaitMs: a backlog in KEC_RAW
+    // at first start would otherwise meet an empty cache and turn into rate-limited GETs and misses.
+    let stage: Stage | undefined;
+    let failWith: (err: Error) => void = () => {};
+    const failed = new Promise<Error>((resolve) => {
+      failWith = resolve;
+    });
+    const starting = (async () => {
+      const deadline = Date.now() + cfg.startupSyncWaitMs;
+      const informerKinds = kinds.map((k) => k.kind);
+      while (!stopSignal.aborted && Date.now() < deadline) {
+        const sync = store.available ? await store.getSync().catch(() => ({})) : {};
+        if (informerKinds.every((k) => k in sync)) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      if (stopSignal.aborted) return;
       stage = await startStage({
         bus,
         stream: rawStream,
@@ -180,13 +194,11 @@ export const enricherService: ServiceDefinition = {
         metrics,
         logger: log,
       });
-    } catch (err) {
-      ac.abort();
-      await electing;
-      await bus.close();
-      await store.close();
-      throw err;
-    }
+      log.info({}, 'consuming KEC_RAW');
+    })().catch((err: unknown) => {
+      log.error({ err }, 'enricher consumer failed to start');
+      failWith(err instanceof Error ? err : new Error(String(err)));
+    });
     // Liveness: the filler replica must keep publishing informer progress (its monitor loop is alive) while Redis
     // answers; a stuck loop makes every reader fall back to GETs.
     ctx.registerHealthCheck('enricher-filler', () => {
@@ -196,14 +208,17 @@ export const enricherService: ServiceDefinition = {
     });
     log.info({ identity, kinds: kinds.map((k) => k.kind), filler: cfg.filler }, 'enricher started');
     return {
+      failed,
       readiness() {
         if (bus.nc.isClosed()) return 'NATS connection closed';
+        if (!stage) return 'waiting for the cache to sync before consuming';
         if (elector?.isLeader && !filler.status().every((s) => s.synced)) return 'filler informers not synced yet';
         return undefined; // Redis down is not "not ready": events still flow, marked unavailable
       },
       async stop() {
-        await stage.stop();
         ac.abort();
+        await starting;
+        await stage?.stop();
         await electing;
         await bus.close();
         await store.close();

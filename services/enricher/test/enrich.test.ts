@@ -307,7 +307,13 @@ describe('enricher without a filler (cold cache)', () => {
   const reader = new TestReader();
   const provider = new MeterProvider({ readers: [reader] });
   before(async () => {
-    e = await setup({ enricherEnv: { KEC_ENRICHER_FILLER: 'false', KEC_ENRICHER_BATCH_SIZE: '16' } });
+    e = await setup({
+      enricherEnv: {
+        KEC_ENRICHER_FILLER: 'false',
+        KEC_ENRICHER_BATCH_SIZE: '16',
+        KEC_ENRICHER_STARTUP_SYNC_WAIT_MS: '0',
+      },
+    });
     await buildCluster(e.sim, 11, 2);
     enr = await startEnricher(e.env, provider.getMeter('@kec/enricher'));
     e.sim.resetStats();
