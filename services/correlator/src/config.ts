@@ -18,6 +18,12 @@ export const correlatorConfig = defineConfig({
       default: '',
       description: 'Prefix of the stream names (KEC_ENRICHED, KEC_EVENTS, KEC_INCIDENTS, KEC_PATTERNS, KEC_DLQ).',
     },
+    streamMaxBytes: {
+      schema: Type.Integer({ minimum: 0 }),
+      default: 0,
+      description:
+        'max_bytes of the streams the correlator provisions; 0: the catalogue defaults (8 GiB events, 1 GiB incidents/patterns).',
+    },
     durable: {
       schema: Type.String({ pattern: '^[-_a-zA-Z0-9]+$' }),
       default: 'correlator',

@@ -76,6 +76,16 @@ function ms(t: string | null | undefined): number {
   return Number.isFinite(m) ? Math.floor(m / 1000) : Number.NaN;
 }
 
+/**
+ * Creation order of an Event object: client-go names events `<object>.<hex(UnixNano)>`, so the suffix orders events
+ * created within the same timestamp; zero-padded decimal so it compares as text. Other names sort after, by uid.
+ */
+export function creationOrder(name: string, uid: string): string {
+  const m = /\.([0-9a-f]{12,16})$/.exec(name);
+  if (!m?.[1]) return `z${uid}`;
+  return BigInt(`0x${m[1]}`).toString().padStart(20, '0');
+}
+
 /** The index keys of an event, in lookup order: node links first, then the object, then its workload. */
 export function incidentKeys(e: EnrichedEvent, c: Classification): { key: string; own: boolean }[] {
   const r = e.regarding;
@@ -139,6 +149,7 @@ export class Correlator {
     const firstMs = ms(e.firstTimestamp);
     const eventMs = Number.isFinite(lastMs) ? lastMs : ms(e.observedAt);
     const lastMicros = timestampMicros(e.lastTimestamp);
+    const firstMicros = timestampMicros(e.firstTimestamp);
     const keys = incidentKeys(e, c).map((k) => ({ key: `${this.o.state.prefix}k:${e.cluster}:${k.key}`, own: k.own }));
     const candidateId = createHash('sha256')
       .update(`${e.cluster}\0${e.uid}\0${e.resourceVersion}`)
@@ -146,6 +157,9 @@ export class Correlator {
       .slice(0, 20);
     const res = await this.o.state.observe({
       uid: `${e.cluster}:${e.uid}`,
+      eventUid: e.uid,
+      firstMicros: Number.isFinite(firstMicros) ? firstMicros : eventMs * 1000,
+      order: creationOrder(e.name, e.uid),
       resourceVersion: e.resourceVersion,
       count: e.count,
       lastMicros: Number.isFinite(lastMicros) ? lastMicros : undefined,

@@ -26,6 +26,8 @@ export type { CorrelatorMetrics } from './metrics.ts';
 export { correlatorMetrics } from './metrics.ts';
 export type { ObservationIn, OccurrenceState } from './occurrences.ts';
 export { countOccurrences, MemoryOccurrences } from './occurrences.ts';
+export type { GroundTruthLike, IncidentScore, ScenarioScore, Score } from './score.ts';
+export { formatScore, score } from './score.ts';
 export type { Stage, StageOptions } from './stage.ts';
 export { incidentMsgId, publishIncident, startStage, sweep } from './stage.ts';
 export type { IncidentState, ObserveInput, ObserveResult, StateOptions } from './state.ts';
@@ -72,8 +74,12 @@ export const correlatorService: ServiceDefinition = {
     });
     const input = `${cfg.streamPrefix}KEC_ENRICHED`;
     try {
-      for (const s of ['KEC_ENRICHED', 'KEC_EVENTS', 'KEC_INCIDENTS', 'KEC_PATTERNS', 'KEC_DLQ']) {
-        await ensureStream(bus.jsm, streamSpec(s, cfg.subjectRoot, cfg.streamPrefix));
+      const names = ['KEC_ENRICHED', 'KEC_EVENTS', 'KEC_INCIDENTS', 'KEC_PATTERNS', 'KEC_DLQ'];
+      const overrides = cfg.streamMaxBytes
+        ? Object.fromEntries(names.map((n) => [n, { max_bytes: cfg.streamMaxBytes }]))
+        : undefined;
+      for (const s of names) {
+        await ensureStream(bus.jsm, streamSpec(s, cfg.subjectRoot, cfg.streamPrefix, overrides ? { overrides } : {}));
       }
       await ensureConsumer(
         bus.jsm,

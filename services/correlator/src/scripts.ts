@@ -42,6 +42,7 @@ local rank, uid, reason, objName = tonumber(ARGV[base + 1]), ARGV[base + 2], ARG
 local why, sev, category, ns = ARGV[base + 5], tonumber(ARGV[base + 6]), ARGV[base + 7], ARGV[base + 8]
 local maxAffected = tonumber(ARGV[base + 9])
 local cluster = ARGV[base + 10]
+local rcMicros, rcOrder, eventUid = tonumber(ARGV[base + 11]), ARGV[base + 12], ARGV[base + 13]
 
 local function incidentOut(id)
   if id == nil or id == '' then return {} , {} end
@@ -103,7 +104,7 @@ if not id and mode == 'open' and not deleted then
   id = candidate
   created = 1
   redis.call('HSET', prefix .. 'inc:' .. id, 'state', 'open', 'first', firstMs, 'last', evMs, 'ns', ns,
-    'events', 0, 'occ', 0, 'sev', sev, 'version', 0, 'rcRank', -1, 'rcTs', 0, 'rcUid', '', 'opened', uid, 'cl', cluster)
+    'events', 0, 'occ', 0, 'sev', sev, 'version', 0, 'rcRank', -1, 'rcTs', 0, 'rcOrder', '', 'rcUid', '', 'opened', eventUid, 'cl', cluster)
 end
 if not id then
   redis.call('HSET', occ, 'i:' .. rv, '')
@@ -117,13 +118,13 @@ end
 local ih = prefix .. 'inc:' .. id
 if prev ~= id then redis.call('HINCRBY', ih, 'events', 1) end
 redis.call('HINCRBY', ih, 'occ', delta)
-local cur = redis.call('HMGET', ih, 'first', 'last', 'sev', 'rcRank', 'rcTs', 'rcUid')
+local cur = redis.call('HMGET', ih, 'first', 'last', 'sev', 'rcRank', 'rcTs', 'rcOrder')
 if firstMs < tonumber(cur[1]) then redis.call('HSET', ih, 'first', firstMs) end
 if evMs > tonumber(cur[2]) then redis.call('HSET', ih, 'last', evMs) end
 if sev > tonumber(cur[3]) then redis.call('HSET', ih, 'sev', sev) end
 local rr, rt, ru = tonumber(cur[4]), tonumber(cur[5]), cur[6]
-if rank > rr or (rank == rr and (firstMs < rt or (firstMs == rt and uid < ru))) then
-  redis.call('HSET', ih, 'rcRank', rank, 'rcTs', firstMs, 'rcUid', uid, 'rcReason', reason, 'rcObj', objName,
+if rank > rr or (rank == rr and (rcMicros < rt or (rcMicros == rt and rcOrder < ru))) then
+  redis.call('HSET', ih, 'rcRank', rank, 'rcTs', rcMicros, 'rcOrder', rcOrder, 'rcUid', eventUid, 'rcReason', reason, 'rcObj', objName,
     'rcWhy', why, 'rcCat', category)
 end
 if redis.call('SCARD', ih .. ':a') < maxAffected then redis.call('SADD', ih .. ':a', objName) end

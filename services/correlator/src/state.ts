@@ -4,7 +4,13 @@ import { Redis } from 'ioredis';
 import { OBSERVE_LUA, RESOLVE_LUA } from './scripts.ts';
 
 export interface ObserveInput {
+  /** Key of the per-uid occurrence state: `<cluster>:<uid>`. */
   uid: string;
+  /** The event uid (root-cause candidate). */
+  eventUid: string;
+  /** Root-cause ordering: µs of the event's first occurrence, then `order` (creation order), lowest first. */
+  firstMicros: number;
+  order: string;
   resourceVersion: string;
   count: number;
   /** µs since the epoch of lastTimestamp, or undefined. */
@@ -139,6 +145,9 @@ export class CorrelatorState {
       i.namespace,
       this.o.maxAffected,
       i.cluster,
+      i.firstMicros,
+      i.order,
+      i.eventUid,
     ];
     const r = await this.redis.kecObserve(keys.length, ...keys, ...argv);
     const id = String(r[1] ?? '');

@@ -85,6 +85,9 @@ async function redisObserve(uid: string, o: ObservationIn): Promise<number> {
     category: 'other',
     namespace: 'ns',
     cluster: 'c',
+    eventUid: uid,
+    firstMicros: 0,
+    order: '',
   });
   return r.occurrences;
 }
@@ -143,6 +146,9 @@ test('occurrences - three concurrent replicas with redelivery and reordering cou
           category: 'other',
           namespace: 'ns',
           cluster: 'c',
+          eventUid: uid,
+          firstMicros: 0,
+          order: '',
         });
         const k = `${uid}/${o.resourceVersion}`;
         const prev = answers.get(k);
