@@ -77,13 +77,15 @@ function ms(t: string | null | undefined): number {
 }
 
 /**
- * Creation order of an Event object: client-go names events `<object>.<hex(UnixNano)>`, so the suffix orders events
- * created within the same timestamp; zero-padded decimal so it compares as text. Other names sort after, by uid.
+ * Tie-break between root-cause candidates first seen at the same instant: the resourceVersion (etcd's revision, so the
+ * write order; the incident keeps the lowest one seen per candidate, i.e. the creation when the ADDED was seen),
+ * zero-padded so it compares as text; for non-numeric RVs the hex-nanos suffix client-go puts in event names.
  */
-export function creationOrder(name: string, uid: string): string {
+export function creationOrder(resourceVersion: string, name: string, uid: string): string {
+  if (/^\d{1,20}$/.test(resourceVersion)) return `a${resourceVersion.padStart(20, '0')}`;
   const m = /\.([0-9a-f]{12,16})$/.exec(name);
   if (!m?.[1]) return `z${uid}`;
-  return BigInt(`0x${m[1]}`).toString().padStart(20, '0');
+  return `b${BigInt(`0x${m[1]}`).toString().padStart(20, '0')}`;
 }
 
 /** The index keys of an event, in lookup order: node links first, then the object, then its workload. */
@@ -159,7 +161,7 @@ export class Correlator {
       uid: `${e.cluster}:${e.uid}`,
       eventUid: e.uid,
       firstMicros: Number.isFinite(firstMicros) ? firstMicros : eventMs * 1000,
-      order: creationOrder(e.name, e.uid),
+      order: creationOrder(e.resourceVersion, e.name, e.uid),
       resourceVersion: e.resourceVersion,
       count: e.count,
       lastMicros: Number.isFinite(lastMicros) ? lastMicros : undefined,
