@@ -55,6 +55,8 @@ export interface PatternPayload {
 
 export interface Output {
   event: EventPayload;
+  /** This (uid, rv) had been processed before (a redelivery or a replay). */
+  replay: boolean;
   incident: IncidentPayload | null;
   patterns: { payload: PatternPayload; msgId: string }[];
 }
@@ -190,7 +192,7 @@ export class Correlator {
       incidentId: res.incidentId,
     };
     const patterns = await this.patterns(e, c, fp, res.occurrences, res.fresh, res.replay, eventMs, ns);
-    return { event, incident: res.incident ? incidentPayload(res.incident) : null, patterns };
+    return { event, replay: res.replay, incident: res.incident ? incidentPayload(res.incident) : null, patterns };
   }
 
   private async patterns(

@@ -90,6 +90,7 @@ export async function startStage(o: StageOptions): Promise<Stage> {
         }
         m?.events.add(1, { severity: e.classification.severity });
         m?.occurrences.add(e.occurrences);
+        if (out.replay) m?.replays.add(1);
       }
       for (const i of latest.values()) {
         pubs.push(publishIncident(o.bus, publisher, i));
