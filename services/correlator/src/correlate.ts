@@ -90,6 +90,10 @@ export function creationOrder(resourceVersion: string, name: string, uid: string
   return `b${BigInt(`0x${m[1]}`).toString().padStart(20, '0')}`;
 }
 
+const SAFE = '[bcdfghjklmnpqrstvwxz2456789]';
+const POD_OF_DEPLOYMENT = new RegExp(`^([a-z0-9][-a-z0-9]*)-${SAFE}{6,10}-${SAFE}{5}$`);
+const RS_OF_DEPLOYMENT = new RegExp(`^([a-z0-9][-a-z0-9]*)-${SAFE}{6,10}$`);
+
 /** The index keys of an event, in lookup order: node links first, then the object, then its workload. */
 export function incidentKeys(e: EnrichedEvent, c: Classification): { key: string; own: boolean }[] {
   const r = e.regarding;
@@ -106,10 +110,20 @@ export function incidentKeys(e: EnrichedEvent, c: Classification): { key: string
   }
   keys.push({ key: `o:${objName(r.kind, ns, r.name)}`, own: true });
   let w = en.workload ? `w:${en.workload.kind}/${ns}/${en.workload.name}` : undefined;
+  // A pod the enricher could not resolve yet (created a moment ago): <deployment>-<pod-template-hash>-<5> names its
+  // Deployment (hash and suffix use k8s' vowel-less alphabet), as the ReplicaSet's own events do.
+  if (!w && r.kind === 'Pod') {
+    const m = POD_OF_DEPLOYMENT.exec(r.name);
+    if (m?.[1]) w = `w:Deployment/${ns}/${m[1]}`;
+  }
+  if (!w && r.kind === 'ReplicaSet') {
+    const m = RS_OF_DEPLOYMENT.exec(r.name);
+    if (m?.[1]) w = `w:Deployment/${ns}/${m[1]}`;
+  }
   // The HPA's scale target: HorizontalPodAutoscaler events are about the HPA, named after its Deployment by convention.
   if (!w && r.kind === 'HorizontalPodAutoscaler') w = `w:Deployment/${ns}/${r.name}`;
   if (!w && ['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob'].includes(r.kind)) w = `w:${r.kind}/${ns}/${r.name}`;
-  if (w) keys.push({ key: w, own: !c.linkNode });
+  if (w) keys.push({ key: w, own: true });
   return keys;
 }
 

@@ -95,8 +95,12 @@ if prev and usable(prev) then id = prev end
 if mode == 'none' then id = nil end
 if not id and mode ~= 'none' and not deleted then
   for i = 1, nkeys do
-    local cand = redis.call('GET', KEYS[1 + i])
-    if cand and usable(cand) then id = cand break end
+    -- an index key holds the recent incidents registered under it (newest first), so a late event still finds
+    -- the incident of its own time after a newer one took the key
+    for _, cand in ipairs(redis.call('ZREVRANGE', KEYS[1 + i], 0, -1)) do
+      if usable(cand) then id = cand break end
+    end
+    if id then break end
   end
 end
 local created = 0
@@ -132,13 +136,14 @@ redis.call('HINCRBY', ih, 'version', 1)
 redis.call('EXPIRE', ih, incTtl)
 redis.call('EXPIRE', ih .. ':a', incTtl)
 redis.call('ZADD', prefix .. 'open', tonumber(redis.call('HGET', ih, 'last')), id)
--- register this event's own keys, unless they point at another open incident
+-- register this event's own keys (each keeps its 8 most recent incidents)
+local ifirst = tonumber(redis.call('HGET', ih, 'first'))
 for i = 1, nkeys do
   if ARGV[13 + i] == '1' then
     local k = KEYS[1 + i]
-    local cur2 = redis.call('GET', k)
-    if cur2 ~= id and not usable(cur2) then redis.call('SET', k, id, 'EX', incTtl) end
-    if cur2 == id then redis.call('EXPIRE', k, incTtl) end
+    redis.call('ZADD', k, ifirst, id)
+    redis.call('ZREMRANGEBYRANK', k, 0, -9)
+    redis.call('EXPIRE', k, incTtl)
   end
 end
 redis.call('HSET', occ, 'i:' .. rv, id, 'inc', id)
