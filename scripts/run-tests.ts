@@ -1,7 +1,10 @@
 // Runs every test of the repo with Node's test runner (one runner for the whole repo).
 // Usage: node scripts/run-tests.ts [PATH_PREFIX...]   e.g. node scripts/run-tests.ts libs/bus
+// Besides the spec output on the terminal, a TAP report with every failure's details goes to .run/test-report.tap.
 import { spawnSync } from 'node:child_process';
-import { globSync } from 'node:fs';
+import { globSync, mkdirSync } from 'node:fs';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 
 const prefixes = process.argv.slice(2);
 const files = globSync(['libs/*/test/**/*.test.ts', 'services/*/test/**/*.test.ts', 'tools/*/test/**/*.test.ts'])
@@ -11,11 +14,50 @@ if (files.length === 0) {
   process.stderr.write(`no test files match ${prefixes.join(' ') || 'the repo'}\n`);
   process.exit(1);
 }
+
+// Test streams and buckets carry a random 8-hex-digit id (T<id>_KEC_RAW, KV_<name>_<id>) and are deleted by their
+// tests. A test process killed mid-run leaves them behind, and JetStream reserves each stream's max_bytes on disk,
+// so leftovers would starve later runs of storage. Sweep those older than an hour (a concurrent run's are younger).
+async function sweepStaleTestStreams(): Promise<void> {
+  const testName = /^(?:[A-Z][0-9a-f]{8}_.+|KV_.+_[0-9a-f]{8})$/;
+  const cutoff = Date.now() - 3600_000;
+  let nc: Awaited<ReturnType<typeof connect>> | undefined;
+  try {
+    nc = await connect({ servers: process.env.KEC_NATS_URL ?? 'nats://127.0.0.1:4222', timeout: 3000 });
+    const jsm = await jetstreamManager(nc);
+    let swept = 0;
+    for await (const s of jsm.streams.list()) {
+      if (testName.test(s.config.name) && Date.parse(s.created) < cutoff) {
+        await jsm.streams.delete(s.config.name);
+        swept++;
+      }
+    }
+    if (swept > 0) process.stderr.write(`[tests] removed ${swept} stale test streams left by killed test runs\n`);
+  } catch (err) {
+    process.stderr.write(`[tests] could not sweep stale test streams: ${(err as Error).message}\n`);
+  } finally {
+    await nc?.close();
+  }
+}
+await sweepStaleTestStreams();
+
+mkdirSync('.run', { recursive: true });
 // Integration tests wait on I/O far more than they use CPU, so run more files than cores.
 const concurrency = process.env.KEC_TEST_CONCURRENCY ?? '4';
 const result = spawnSync(
   process.execPath,
-  ['--test', `--test-concurrency=${concurrency}`, '--test-timeout=180000', '--test-reporter=spec', ...files],
+  [
+    '--test',
+    `--test-concurrency=${concurrency}`,
+    '--test-timeout=180000',
+    // A file whose tests all finished but left a handle open must not hang the run.
+    '--test-force-exit',
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    '--test-reporter=tap',
+    '--test-reporter-destination=.run/test-report.tap',
+    ...files,
+  ],
   { stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);
