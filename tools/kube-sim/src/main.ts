@@ -42,6 +42,28 @@ const program = new Command()
   .option('--token <t>', 'bearer token to accept (random by default)')
   .option('--ground-truth <path>', 'where to write the ground truth JSON (default: in the kubeconfig directory)')
   .option('--no-repeat', 'play each scenario once instead of restarting it')
+  .option(
+    '--history-window <s>',
+    'seconds of watch history kept (etcd compaction); older RVs get 410',
+    num('history-window'),
+    300,
+  )
+  .option('--latency <ms>', 'fault: delay every API request by this many ms', num('latency'), 0)
+  .option(
+    '--fail-fraction <f>',
+    'fault: fail this fraction (0-1) of API requests with --fail-status',
+    num('fail-fraction'),
+    0,
+  )
+  .option(
+    '--fail-status <code>',
+    'fault: status for --fail-fraction, 500 or 429 (with Retry-After)',
+    num('fail-status'),
+    500,
+  )
+  .option('--close-watches-every <d>', 'fault: end every open watch cleanly at this interval, e.g. 5m', duration, 0)
+  .option('--compact-every <d>', 'fault: compact and close watches silently (no 410) at this interval', duration, 0)
+  .option('--watch-410-every <d>', 'fault: answer the next watch with ERROR 410 at this interval', duration, 0)
   .parse();
 
 const o = program.opts<{
@@ -58,7 +80,16 @@ const o = program.opts<{
   token?: string;
   groundTruth?: string;
   repeat: boolean;
+  historyWindow: number;
+  latency: number;
+  failFraction: number;
+  failStatus: number;
+  closeWatchesEvery: number;
+  compactEvery: number;
+  watch410Every: number;
 }>();
+if (o.failFraction > 1) program.error('--fail-fraction must be between 0 and 1');
+if (o.failStatus !== 500 && o.failStatus !== 429) program.error('--fail-status must be 500 or 429');
 
 let scenarios: string[] = [];
 try {
@@ -71,6 +102,7 @@ const sim = await startKubeSim({
   port: o.port,
   host: o.host,
   eventTtlSeconds: o.eventTtl,
+  historyWindowSeconds: o.historyWindow,
   tls: o.tls,
   ...(o.token ? { token: o.token } : {}),
 });
@@ -82,7 +114,24 @@ console.log(`  export KUBECONFIG=${sim.kubeconfigPath}`);
 if (o.tls) console.log(`  kubectl --kubeconfig ${sim.kubeconfigPath} get events -A --watch`);
 else console.log('  kubectl does not send bearer tokens over plain http: start with --tls to use kubectl');
 console.log(`  curl -H 'Authorization: Bearer ${sim.token}' ${o.tls ? '-k ' : ''}${sim.url}/api/v1/events`);
-console.log(`  admin:       ${sim.url}/_sim/stats (GET), ${sim.url}/_sim/<fault> (POST)`);
+console.log(`  admin:       ${sim.url}/_sim/stats (GET), ${sim.url}/_sim/<fault> (POST), see tools/kube-sim/README.md`);
+
+// Faults from the command line: persistent ones now, one-shot ones on a wall-clock schedule.
+if (o.latency > 0) sim.faults.setLatency(o.latency);
+if (o.failFraction > 0) sim.faults.failFraction(o.failFraction, o.failStatus as 500 | 429);
+const schedules: Array<[number, string, () => void]> = [
+  [o.closeWatchesEvery, 'closing every watch', () => sim.faults.closeWatches()],
+  [o.compactEvery, 'compacting and closing watches silently', () => sim.faults.compactSilently()],
+  [o.watch410Every, 'answering the next watch with ERROR 410', () => sim.faults.failNextWatches(1)],
+];
+const timers = schedules
+  .filter(([every]) => every > 0)
+  .map(([every, what, fault]) =>
+    setInterval(() => {
+      console.log(`fault: ${what}`);
+      fault();
+    }, every),
+  );
 
 const ac = new AbortController();
 let stopping = false;
@@ -127,5 +176,6 @@ try {
     if (!ac.signal.aborted) await ended;
   }
 } finally {
+  for (const t of timers) clearInterval(t);
   await sim.close();
 }
