@@ -51,6 +51,8 @@ export interface FaultState {
   failNextWatchesMode: 'error' | 'http';
   /** End every new watch right after its initial frames (the B3 "server closes each watch at once" case). */
   closeWatchesOnStart: boolean;
+  /** A watch from a compacted RV gets 200 and a clean EOF with no ERROR 410 (the silent gap of k/k PR #137307). */
+  staleWatchesCloseSilently: boolean;
 }
 
 export interface RequestLogEntry {
@@ -88,6 +90,7 @@ export class SimServer {
     failNextWatches: 0,
     failNextWatchesMode: 'error',
     closeWatchesOnStart: false,
+    staleWatchesCloseSilently: false,
   };
   /** The last REQUEST_LOG_MAX API requests (not admin ones), oldest first. */
   readonly requestLog: RequestLogEntry[] = [];
@@ -138,6 +141,7 @@ export class SimServer {
       failStatus: 500,
       failNextWatches: 0,
       closeWatchesOnStart: false,
+      staleWatchesCloseSilently: false,
     });
     this.deny = [];
   }
@@ -345,6 +349,7 @@ export class SimServer {
       minRequestTimeoutSeconds: this.deps.minRequestTimeoutSeconds,
       bookmarkIntervalSeconds: this.deps.bookmarkIntervalSeconds,
       forceExpired,
+      staleSilently: this.faults.staleWatchesCloseSilently,
       onClose: (w: Watcher) => this.watchers.delete(w),
     };
     const w = new Watcher(opts, sel);
@@ -450,6 +455,9 @@ export class SimServer {
         return ok();
       case 'close-watches-on-start':
         this.faults.closeWatchesOnStart = arg('on') !== 'false';
+        return ok();
+      case 'stale-watches-close-silently':
+        this.faults.staleWatchesCloseSilently = arg('on') !== 'false';
         return ok();
       default:
         throw errors.pathNotFound();

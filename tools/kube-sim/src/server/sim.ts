@@ -98,7 +98,9 @@ export interface SimFaults {
   setDeny(rules: DenyRule[]): void;
   /** While on, every new watch is ended cleanly right after it starts (B3: tests client reconnect backoff). */
   closeWatchesOnStart(on: boolean): void;
-  /** Clears latency, failure fraction, pending watch failures, closeWatchesOnStart and deny rules. */
+  /** While on, a watch from a compacted RV gets 200 + clean EOF with no ERROR 410 (k/k PR #137307). */
+  staleWatchesCloseSilently(on: boolean): void;
+  /** Clears latency, failure fraction, pending watch failures, closeWatchesOnStart, staleWatchesCloseSilently and deny rules. */
   reset(): void;
 }
 
@@ -361,6 +363,9 @@ export async function startKubeSim(options: KubeSimOptions = {}): Promise<KubeSi
       },
       closeWatchesOnStart: (on) => {
         server.faults.closeWatchesOnStart = on;
+      },
+      staleWatchesCloseSilently: (on) => {
+        server.faults.staleWatchesCloseSilently = on;
       },
       reset: () => server.resetFaults(),
     },

@@ -19,6 +19,8 @@ export interface WatchOptions {
   bookmarkIntervalSeconds: number;
   /** Fault: answer with 200 + ERROR 410 + EOF. */
   forceExpired?: boolean;
+  /** Fault: a watch from a compacted RV ends with a clean EOF instead of ERROR 410 (k/k PR #137307). */
+  staleSilently?: boolean;
   onClose(w: Watcher): void;
 }
 
@@ -97,7 +99,12 @@ export class Watcher implements WatchSink {
     const rvParam = q.get('resourceVersion') ?? '';
     const sie = q.get('sendInitialEvents');
     const sendInitial = sie === 'true' || sie === '1' || (sie === null && (rvParam === '' || rvParam === '0'));
-    if (o.forceExpired || (rvParam !== '' && rvParam !== '0' && !sendInitial && this.store.isTooOld(Number(rvParam)))) {
+    const stale = rvParam !== '' && rvParam !== '0' && !sendInitial && this.store.isTooOld(Number(rvParam));
+    if (stale && !o.forceExpired && o.staleSilently) {
+      this.close(true);
+      return;
+    }
+    if (o.forceExpired || stale) {
       const requested = Number(rvParam || this.store.rv);
       this.writeFrame(
         JSON.stringify({
