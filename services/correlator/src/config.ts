@@ -1,8 +1,19 @@
 // KEC_CORRELATOR_* configuration.
+import { STREAM_CATALOGUE } from '@kec/bus';
 import { defineConfig, type ResolvedConfig } from '@kec/config';
 import Type from 'typebox';
 
 const int = (min: number, max: number) => Type.Integer({ minimum: min, maximum: max });
+
+/** Kubernetes' default event TTL (kube-apiserver --event-ttl). */
+const EVENT_TTL_SEC = 3600;
+const enrichedMaxAgeSec = (STREAM_CATALOGUE.find((s) => s.stream === 'KEC_ENRICHED')?.maxAgeMs ?? 86_400_000) / 1000;
+/**
+ * The per-uid occurrence state must outlive any observation the correlator can still be handed: a backlog as old as
+ * KEC_ENRICHED's max_age of an event that lived the event TTL. Shorter, and an expired state counts the event's whole
+ * count again.
+ */
+export const MIN_OCCURRENCE_TTL_SEC = enrichedMaxAgeSec + EVENT_TTL_SEC;
 
 export const correlatorConfig = defineConfig({
   section: 'correlator',
@@ -59,9 +70,10 @@ export const correlatorConfig = defineConfig({
       description: 'How often to look for quiet incidents (0: never).',
     },
     occurrenceTtlSec: {
-      schema: int(60, 30 * 86_400),
-      default: 3 * 3600,
-      description: 'TTL of the per-uid occurrence state; longer than the event TTL (1 h) plus replay delays.',
+      schema: int(MIN_OCCURRENCE_TTL_SEC, 30 * 86_400),
+      default: MIN_OCCURRENCE_TTL_SEC + 3600,
+      description:
+        'TTL of the per-uid occurrence state; at least KEC_ENRICHED max_age (24 h) + the event TTL (1 h), so a backlog cannot count an event twice.',
     },
     incidentTtlSec: {
       schema: int(60, 90 * 86_400),
