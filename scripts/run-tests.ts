@@ -7,7 +7,12 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 
 const prefixes = process.argv.slice(2);
-const files = globSync(['libs/*/test/**/*.test.ts', 'services/*/test/**/*.test.ts', 'tools/*/test/**/*.test.ts'])
+const files = globSync([
+  'libs/*/test/**/*.test.ts',
+  'services/*/test/**/*.test.ts',
+  'tools/*/test/**/*.test.ts',
+  'e2e/test/**/*.test.ts',
+])
   .filter((f) => prefixes.length === 0 || prefixes.some((p) => f.startsWith(p)))
   .sort();
 if (files.length === 0) {

@@ -6,6 +6,7 @@ import { registry as defaultRegistry, type ServiceLoader } from './registry.ts';
 import { addRulesCommand } from './rules-command.ts';
 import { loadServices, selectServices, UsageError } from './services.ts';
 import { renderJson, renderYaml, resolveSections } from './show-config.ts';
+import { addSqlCommand } from './sql-command.ts';
 import { kecVersion, versionLines } from './version.ts';
 
 /** Exit status for a usage error (bad command, unknown service, bad config). */
@@ -108,6 +109,14 @@ export function buildProgram(ctx: CliContext): Command {
     });
 
   addRulesCommand(program, out);
+  addSqlCommand(program, {
+    env: ctx.env,
+    configFile,
+    out,
+    fail: (message) => {
+      throw new ExitError(1, message);
+    },
+  });
 
   return program;
 }

@@ -11,4 +11,6 @@ export const registry: Readonly<Record<string, ServiceLoader>> = {
   enricher: () => import('@kec/enricher').then((m) => m.enricherService),
   correlator: () => import('@kec/correlator').then((m) => m.correlatorService),
   writer: () => import('@kec/writer').then((m) => m.writerService),
+  // Read-only SQL over the store (POST /sql), so `kec sql` can query the embedded store this process holds.
+  sql: () => import('./sql-service.ts').then((m) => m.sqlService),
 };

@@ -1,0 +1,117 @@
+// ./dev up --demo: kube-sim with the scenario driver, then `kec run all` against it (embedded store), and where to
+// look. Both are child processes; Ctrl-C (SIGINT/SIGTERM) drains kec first, then stops kube-sim (which writes its
+// ground truth). The demo is throwaway: its streams (prefix DEMO_), KV bucket, Redis keys and data dir are reset
+// at start. Env: KEC_DEMO_ROOT / KEC_DEMO_PREFIX / KEC_DEMO_DATA_DIR / KEC_DEMO_RATE / KEC_DEMO_SPEED (the test sets
+// random ones), KEC_METRICS_PORT (9464) and KEC_SQL_PORT (9465).
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { cleanup, type Isolation, kecEnv, ROOT, ready, sql, startKec, startSimProcess, waitFor } from './harness.ts';
+
+const env = process.env;
+const iso: Isolation = {
+  id: 'demo',
+  root: env.KEC_DEMO_ROOT || 'kec',
+  prefix: env.KEC_DEMO_PREFIX || 'DEMO_',
+  redisPrefix: `${env.KEC_DEMO_ROOT || 'kec'}:demo:`,
+  kvBucket: `${env.KEC_DEMO_PREFIX || 'DEMO_'}kec_watch`.replace(/[^-_a-zA-Z0-9]/g, '_'),
+  dataDir: env.KEC_DEMO_DATA_DIR || join(ROOT, '.run/demo'),
+  cluster: 'demo',
+};
+const metricsPort = env.KEC_METRICS_PORT || '9464';
+const sqlPort = env.KEC_SQL_PORT || '9465';
+const say = (s = '') => process.stdout.write(`${s}\n`);
+
+await cleanup(iso, env.KEC_NATS_URL, env.KEC_REDIS_URL);
+rmSync(iso.dataDir, { recursive: true, force: true });
+
+// If the demo itself fails, take its children down with it.
+const children: { kill(sig: NodeJS.Signals): void }[] = [];
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
+process.on('uncaughtException', (err) => {
+  process.stderr.write(`demo failed: ${err.stack ?? err}\n`);
+  process.exit(1);
+});
+
+const sim = await startSimProcess([
+  '--scenario',
+  'all',
+  '--rate',
+  env.KEC_DEMO_RATE || '20',
+  '--speed',
+  env.KEC_DEMO_SPEED || '10',
+  '--seed',
+  '7',
+]);
+children.push(sim);
+say(`kube-sim (pid ${sim.pid}) on ${sim.url}, playing every scenario; KUBECONFIG=${sim.kubeconfig}`);
+const kecE = kecEnv(iso, sim.kubeconfig, {
+  KEC_METRICS_PORT: metricsPort,
+  KEC_SQL_PORT: sqlPort,
+  ...(env.KEC_NATS_URL ? { KEC_NATS_URL: env.KEC_NATS_URL } : {}),
+  ...(env.KEC_REDIS_URL ? { KEC_REDIS_URL: env.KEC_REDIS_URL } : {}),
+  ...(env.KEC_LOG_LEVEL ? { KEC_LOG_LEVEL: env.KEC_LOG_LEVEL } : { KEC_LOG_LEVEL: 'warn' }),
+});
+// The demo's streams keep their catalogue sizes unless KEC_DEMO_STREAM_MAX_BYTES says otherwise (the test does:
+// JetStream reserves max_bytes up front on the shared server).
+for (const s of ['WATCHER', 'ENRICHER', 'CORRELATOR']) {
+  if (env.KEC_DEMO_STREAM_MAX_BYTES) kecE[`KEC_${s}_STREAM_MAX_BYTES`] = env.KEC_DEMO_STREAM_MAX_BYTES;
+  else delete kecE[`KEC_${s}_STREAM_MAX_BYTES`];
+}
+const kecStarting = startKec('kec', ['all'], kecE);
+const kec = await kecStarting.catch(async (err: unknown) => {
+  await sim.stop('SIGTERM', 5000);
+  throw err;
+});
+children.push(kec);
+kec.child.stdout?.pipe(process.stdout);
+kec.child.stderr?.pipe(process.stderr);
+
+let stopping = false;
+async function stop(reason: string): Promise<never> {
+  if (stopping) return new Promise<never>(() => {});
+  stopping = true;
+  say(`\n${reason}: draining kec, then kube-sim`);
+  const kecCode = await kec.stop('SIGTERM', 40_000);
+  const simCode = await sim.stop('SIGINT', 30_000);
+  say(`kec exited ${kecCode}, kube-sim exited ${simCode}`);
+  process.exit(kecCode === 0 && simCode === 0 ? 0 : 1);
+}
+process.on('SIGINT', () => void stop('SIGINT'));
+process.on('SIGTERM', () => void stop('SIGTERM'));
+void kec.exited.then((code) => {
+  if (!stopping) void stop(`kec exited on its own (${code})`);
+});
+
+await waitFor('kec ready', () => ready(kec.metricsPort), 60_000);
+const first = Date.now();
+await waitFor(
+  'events in kec.events',
+  async () => ((await sql<{ n: number }>(kec.sqlPort, 'SELECT count() AS n FROM kec.events'))[0]?.n ?? 0) > 0,
+  120_000,
+);
+const port = sqlPort === '9465' ? '' : `KEC_SQL_PORT=${kec.sqlPort} `;
+const q = (s: string) => `  ${port}./dev kec sql "${s}"`;
+say(`
+kec is running (pid ${kec.pid}); first events reached the store ${((Date.now() - first) / 1000).toFixed(1)} s after ready.
+
+SQL against the embedded store (through the sql service of this process, POST http://127.0.0.1:${kec.sqlPort}/sql):
+${q('SELECT count() AS events, sum(count) AS occurrences FROM kec.events FINAL')}
+${q('SELECT reason, count() AS n FROM kec.events FINAL GROUP BY reason ORDER BY n DESC LIMIT 10')}
+${q("SELECT namespace, regarding_kind, regarding_name, reason, count FROM kec.events FINAL WHERE type = 'Warning' ORDER BY last_timestamp DESC LIMIT 10")}
+${q('SELECT title, state, severity, root_cause_reason, occurrence_count FROM kec.incidents FINAL ORDER BY first_seen DESC LIMIT 10')}
+${q('SHOW TABLES FROM kec')}
+
+NATS subjects (nats sub '<subject>' -s ${kecE.KEC_NATS_URL}):
+  ${iso.root}.raw.demo.>         raw events from the watcher (stream ${iso.prefix}KEC_RAW)
+  ${iso.root}.enriched.demo.>    events with their objects' context (stream ${iso.prefix}KEC_ENRICHED)
+  ${iso.root}.events.demo.>      correlated events, the writer's input (stream ${iso.prefix}KEC_EVENTS)
+  ${iso.root}.incidents.demo.>   incidents (stream ${iso.prefix}KEC_INCIDENTS)
+  ${iso.root}.dlq.>              dead letters, per stage (stream ${iso.prefix}KEC_DLQ)
+
+Metrics and health: http://127.0.0.1:${kec.metricsPort}/metrics  /healthz  /readyz
+kube-sim admin: ${sim.url}/_sim/stats
+
+Ctrl-C drains kec and stops kube-sim.
+DEMO READY`);

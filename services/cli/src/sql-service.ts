@@ -1,0 +1,163 @@
+// The `sql` service: a small read-only SQL endpoint over the store, for `kec sql` and the demo.
+// With the embedded store (chdb) only one process can open the data directory, and it is the one running the
+// writer; so whoever wants to look at the data asks that process. `kec run all` includes this service; a
+// split deployment runs it next to the writer (`kec run writer sql`). It binds to loopback by default.
+//
+//   POST /sql   body: one SQL statement (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN, EXISTS), no parameters
+//               200 {"rows":[...],"truncated":false}   400 {"error":"..."}   503 while the store is not open
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { defineConfig, loadConfig } from '@kec/config';
+import type { RunningService, ServiceContext, ServiceDefinition } from '@kec/runtime';
+import { openStore, type Store } from '@kec/store';
+import Type from 'typebox';
+
+export const sqlConfig = defineConfig({
+  section: 'sql',
+  keys: {
+    port: {
+      schema: Type.Integer({ minimum: 0, maximum: 65_535 }),
+      default: 9465,
+      description: 'Port of the read-only SQL endpoint (POST /sql); 0 picks a free port (logged at start).',
+    },
+    host: {
+      schema: Type.String({ minLength: 1 }),
+      default: '127.0.0.1',
+      description: 'Address the SQL endpoint listens on (loopback by default: it has no authentication).',
+    },
+    maxRows: {
+      schema: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+      default: 10_000,
+      description: 'Rows returned at most per query (the rest is cut and "truncated" is set).',
+    },
+    database: {
+      schema: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }),
+      default: 'kec',
+      description: 'ClickHouse database of the kec schema (the default database of the queries).',
+    },
+  },
+});
+
+const READ_ONLY = /^\s*(?:\(\s*)*(select|with|show|describe|desc|explain|exists)\b/i;
+const MAX_BODY = 256 * 1024;
+
+/** Why a statement is refused, or undefined when it is one read-only statement. */
+export function refuseSql(sql: string): string | undefined {
+  const text = sql.trim().replace(/;\s*$/, '');
+  if (text === '') return 'empty statement';
+  if (!READ_ONLY.test(text)) return 'only SELECT, WITH, SHOW, DESCRIBE, EXPLAIN and EXISTS statements are allowed';
+  if (text.includes(';')) return 'one statement per request (no ";" inside)';
+  if (/\binto\s+outfile\b/i.test(text)) return 'INTO OUTFILE is not allowed';
+  return undefined;
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(new Error(`statement larger than ${MAX_BODY} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+export const sqlService: ServiceDefinition = {
+  name: 'sql',
+  description: 'Read-only SQL over the store on a loopback HTTP port (POST /sql), for `kec sql` and the demo.',
+  config: sqlConfig,
+  async start(ctx: ServiceContext): Promise<RunningService> {
+    const cfg = loadConfig(sqlConfig, { env: ctx.env, file: ctx.configFile });
+    const log = ctx.logger;
+    let store: Store | undefined;
+    let waiting = 'store not open yet';
+    const opening = (async () => {
+      // The writer of this process may be migrating or the directory may still be held: retry until it opens.
+      for (let attempt = 1; !ctx.signal.aborted; attempt++) {
+        try {
+          store = await openStore({
+            clickhouseUrl: ctx.shared.clickhouseUrl,
+            dataDir: ctx.shared.dataDir,
+            database: cfg.database,
+            logger: log,
+          });
+          waiting = '';
+          return;
+        } catch (err) {
+          waiting = `store unavailable: ${(err as Error).message}`;
+          if (attempt === 1) log.warn({ err }, 'sql: cannot open the store yet; retrying');
+          await new Promise<void>((r) => {
+            const t = setTimeout(r, 1000);
+            ctx.signal.addEventListener('abort', () => {
+              clearTimeout(t);
+              r();
+            });
+          });
+        }
+      }
+    })();
+
+    const server: Server = createServer((req, res) => {
+      void (async () => {
+        if (req.url !== '/sql' || req.method !== 'POST') {
+          send(res, 404, { error: 'POST /sql with one read-only statement as the body' });
+          return;
+        }
+        let sql: string;
+        try {
+          sql = await readBody(req);
+        } catch (err) {
+          send(res, 413, { error: (err as Error).message });
+          return;
+        }
+        const refused = refuseSql(sql);
+        if (refused) {
+          send(res, 400, { error: refused });
+          return;
+        }
+        if (!store) {
+          send(res, 503, { error: waiting });
+          return;
+        }
+        try {
+          const rows = await store.query(sql.trim().replace(/;\s*$/, ''));
+          const truncated = rows.length > cfg.maxRows;
+          send(res, 200, { rows: truncated ? rows.slice(0, cfg.maxRows) : rows, truncated });
+        } catch (err) {
+          send(res, 400, { error: (err as Error).message });
+        }
+      })().catch((err: unknown) => {
+        log.error({ err }, 'sql: request failed');
+        if (!res.headersSent) send(res, 500, { error: 'internal error' });
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(cfg.port, cfg.host, () => resolve());
+    });
+    const port = (server.address() as AddressInfo).port;
+    log.info({ port, host: cfg.host, endpoint: `http://${cfg.host}:${port}/sql` }, 'sql endpoint listening');
+    return {
+      readiness: () => (store ? undefined : waiting),
+      async stop() {
+        server.closeAllConnections();
+        await new Promise<void>((r) => server.close(() => r()));
+        await opening;
+        await store?.close();
+      },
+    };
+  },
+};
