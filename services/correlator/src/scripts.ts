@@ -151,7 +151,11 @@ local h, a = incidentOut(id)
 return { delta, id, fresh, 0, h, a, created }
 `;
 
-/** resolve(KEYS = [openZset], ARGV = [prefix, id, cutoffMs]): resolves when still quiet; returns HGETALL + affected or {}. */
+/**
+ * resolve(KEYS = [openZset, unpublishedZset], ARGV = [prefix, id, cutoffMs]): resolves when still quiet and moves the id
+ * from the open set to the unpublished set (until its resolved version has a publish ack); returns HGETALL + affected
+ * or {}.
+ */
 export const RESOLVE_LUA = `
 local id, cutoff, prefix = ARGV[2], tonumber(ARGV[3]), ARGV[1]
 local score = redis.call('ZSCORE', KEYS[1], id)
@@ -161,5 +165,6 @@ local ih = prefix .. 'inc:' .. id
 if redis.call('HGET', ih, 'state') ~= 'open' then return {} end
 redis.call('HSET', ih, 'state', 'resolved')
 redis.call('HINCRBY', ih, 'version', 1)
+redis.call('ZADD', KEYS[2], score, id)
 return { redis.call('HGETALL', ih), redis.call('SMEMBERS', ih .. ':a') }
 `;

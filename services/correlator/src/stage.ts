@@ -122,7 +122,11 @@ export async function startStage(o: StageOptions): Promise<Stage> {
   };
 }
 
-/** Resolves incidents quiet for `quietMs` (by event time vs clock) and publishes their final version. */
+/**
+ * Resolves incidents quiet for `quietMs` (by event time vs clock) and publishes their final version. A resolution is
+ * forgotten only after its publish ack: one whose publish failed (this sweep rejects) is published again by the next
+ * sweep (on any replica; the msg-id makes a double publish a no-op). Returns the resolutions published.
+ */
 export async function sweep(
   bus: Bus,
   publisher: Publisher,
@@ -130,12 +134,18 @@ export async function sweep(
   quietMs: number,
   now: number,
 ): Promise<number> {
-  const cutoff = now - quietMs;
   let n = 0;
+  for (const s of await state.unpublished()) {
+    await publishIncident(bus, publisher, incidentPayload(s));
+    await state.published(s.id);
+    n++;
+  }
+  const cutoff = now - quietMs;
   for (const id of await state.quiet(cutoff)) {
     const s = await state.resolve(id, cutoff);
     if (!s) continue;
     await publishIncident(bus, publisher, incidentPayload(s));
+    await state.published(id);
     n++;
   }
   return n;

@@ -107,7 +107,7 @@ export class CorrelatorState {
 
   constructor(redis: Redis, prefix: string, o: StateOptions) {
     redis.defineCommand('kecObserve', { lua: OBSERVE_LUA });
-    redis.defineCommand('kecResolve', { numberOfKeys: 1, lua: RESOLVE_LUA });
+    redis.defineCommand('kecResolve', { numberOfKeys: 2, lua: RESOLVE_LUA });
     this.redis = redis as Scripted;
     this.prefix = prefix;
     this.o = o;
@@ -165,11 +165,33 @@ export class CorrelatorState {
     return this.redis.zrangebyscore(`${this.prefix}open`, '-inf', cutoffMs, 'LIMIT', 0, limit);
   }
 
-  /** Resolves the incident when it is still quiet; exactly one caller gets its final state. */
+  /**
+   * Resolves the incident when it is still quiet; exactly one caller gets its final state. The id then waits in the
+   * unpublished set until `published(id)`: a resolution whose publish failed is not lost.
+   */
   async resolve(id: string, cutoffMs: number): Promise<IncidentState | null> {
-    const r = await this.redis.kecResolve(`${this.prefix}open`, this.prefix, id, cutoffMs);
+    const r = await this.redis.kecResolve(`${this.prefix}open`, `${this.prefix}unpublished`, this.prefix, id, cutoffMs);
     if (!Array.isArray(r) || r.length === 0) return null;
     return parseIncident(id, r[0], r[1]);
+  }
+
+  /** Resolved incidents whose final version has no publish ack yet, with their current state (expired ones dropped). */
+  async unpublished(limit = 100): Promise<IncidentState[]> {
+    const ids = await this.redis.zrange(`${this.prefix}unpublished`, '0', String(limit - 1));
+    const out: IncidentState[] = [];
+    for (const id of ids) {
+      const ih = `${this.prefix}inc:${id}`;
+      const [h, a] = await Promise.all([this.redis.hgetall(ih), this.redis.smembers(`${ih}:a`)]);
+      const s = parseIncident(id, Object.entries(h).flat(), a);
+      if (s) out.push(s);
+      else await this.published(id); // the incident expired meanwhile: nothing left to publish
+    }
+    return out;
+  }
+
+  /** The resolved version of the incident has its publish ack. */
+  async published(id: string): Promise<void> {
+    await this.redis.zrem(`${this.prefix}unpublished`, id);
   }
 
   /** SET NX with an owner token; true when this owner holds it (first time, or again on a redelivery). */
