@@ -39,12 +39,14 @@ export {
   ensureConsumer,
   ensureStream,
   ensureStreams,
+  GROW_ONLY_STREAM_FIELDS,
   MAX_MSG_SIZE,
   STREAM_CATALOGUE,
   type StreamSpec,
   type StreamSpecOptions,
   streamSpec,
   streamSpecs,
+  withoutShrinks,
 } from './streams.ts';
 export {
   DEFAULT_ROOT,

@@ -16,6 +16,7 @@ import {
   type StreamInfo,
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
+import { type Logger, pino } from 'pino';
 import { ProvisionError } from './errors.ts';
 import { DEFAULT_ROOT, type SubjectKind, subjects } from './subjects.ts';
 
@@ -198,30 +199,86 @@ function isNotFound(err: unknown, code: number): boolean {
 export type EnsureResult = 'created' | 'updated' | 'unchanged';
 
 /**
+ * Limits ensureStream only ever raises on an existing stream. Services share streams and each may configure its own
+ * limit; lowering one with discard-old would delete data nobody has consumed yet, and alternating starts would flip
+ * the stream between values. Shrinking is a deliberate operator action (`nats stream edit`).
+ */
+export const GROW_ONLY_STREAM_FIELDS = ['max_bytes', 'max_age', 'max_msgs', 'max_msg_size'] as const;
+
+// -1 (and 0 for max_age) mean unlimited in JetStream.
+function limitValue(field: string, v: unknown): number {
+  const n = Number(v);
+  if (n < 0 || (field === 'max_age' && n === 0)) return Number.POSITIVE_INFINITY;
+  return n;
+}
+
+let defaultLogger: Logger | undefined;
+const warnedShrinks = new Set<string>();
+
+/**
+ * `spec` with every grow-only limit that would shrink the existing stream replaced by the current value, plus the
+ * fields that were kept.
+ */
+export function withoutShrinks<T extends Partial<StreamSpec>>(
+  spec: T,
+  current: Partial<StreamConfig>,
+): { spec: T; kept: Array<{ field: string; configured: number; current: number }> } {
+  const out = { ...spec };
+  const kept: Array<{ field: string; configured: number; current: number }> = [];
+  for (const f of GROW_ONLY_STREAM_FIELDS) {
+    const want = spec[f];
+    const have = current[f];
+    if (want === undefined || have === undefined) continue;
+    if (limitValue(f, want) < limitValue(f, have)) {
+      (out as Record<string, unknown>)[f] = have;
+      kept.push({ field: f, configured: Number(want), current: Number(have) });
+    }
+  }
+  return { spec: out, kept };
+}
+
+/**
  * Creates the stream, or updates it when a managed field differs. Never deletes a stream or its data:
- * a change the server cannot apply in place (storage, retention) is a ProvisionError.
+ * a change the server cannot apply in place (storage, retention) is a ProvisionError, and the limits in
+ * GROW_ONLY_STREAM_FIELDS are never lowered on an existing stream (the larger value is kept and a warning logged
+ * once per stream, field and value).
  */
 export async function ensureStream(
   jsm: JetStreamManager,
-  spec: StreamSpec,
+  wanted: StreamSpec,
+  opts: { logger?: Logger } = {},
 ): Promise<{ result: EnsureResult; info: StreamInfo }> {
+  const name = wanted.name;
   for (let attempt = 0; attempt < 3; attempt++) {
     let current: StreamInfo | undefined;
     try {
-      current = await jsm.streams.info(spec.name);
+      current = await jsm.streams.info(name);
     } catch (err) {
       if (!isNotFound(err, JetStreamApiCodes.StreamNotFound)) {
-        throw new ProvisionError(`stream ${spec.name}: info failed`, { cause: err, retryable: true });
+        throw new ProvisionError(`stream ${name}: info failed`, { cause: err, retryable: true });
       }
     }
     if (!current) {
       try {
-        return { result: 'created', info: await jsm.streams.add(spec) };
+        return { result: 'created', info: await jsm.streams.add(wanted) };
       } catch (err) {
         // Another replica may have created it at the same moment: look again.
         if (attempt < 2 && err instanceof JetStreamApiError) continue;
-        throw new ProvisionError(`stream ${spec.name}: create failed`, { cause: err });
+        throw new ProvisionError(`stream ${name}: create failed`, { cause: err });
       }
+    }
+    const { spec, kept } = withoutShrinks(wanted, current.config);
+    for (const k of kept) {
+      const key = `${spec.name}/${k.field}/${k.configured}`;
+      if (warnedShrinks.has(key)) continue;
+      warnedShrinks.add(key);
+      defaultLogger ??= pino({ name: 'kec-bus' });
+      (opts.logger ?? defaultLogger).warn(
+        { stream: spec.name, field: k.field, configured: k.configured, current: k.current },
+        `stream ${spec.name}: configured ${k.field} ${k.configured} is lower than the current ${k.current}; keeping ` +
+          `${k.current} (lowering it would discard stored messages). Shrink it deliberately with ` +
+          `\`nats stream edit ${spec.name} --${k.field.replace(/_/g, '-')} ...\``,
+      );
     }
     const diff = configDiff(spec, current.config);
     if (diff.length === 0) return { result: 'unchanged', info: current };

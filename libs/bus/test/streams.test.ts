@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { nanos } from '@nats-io/transport-node';
+import { pino } from 'pino';
 import {
   configDiff,
   consumerSpec,
@@ -10,6 +11,7 @@ import {
   ProvisionError,
   STREAM_CATALOGUE,
   streamSpecs,
+  withoutShrinks,
 } from '../src/index.ts';
 import { testBus } from './helpers.ts';
 
@@ -59,6 +61,51 @@ test('streams - ensureStream creates, leaves alone, updates in place without los
   assert.equal((await ensureStream(tb.bus.jsm, longer)).result, 'unchanged');
   await assert.rejects(ensureStream(tb.bus.jsm, { ...longer, storage: 'memory' as never }), ProvisionError);
   assert.equal((await tb.bus.jsm.streams.info(spec.name)).state.messages, 1);
+});
+
+test('streams - ensureStream never lowers a limit of an existing stream, so a smaller configured max_bytes cannot delete a backlog', async (t) => {
+  const tb = await testBus();
+  t.after(() => tb.cleanup());
+  const spec = await tb.stream('KEC_RAW', { max_bytes: 1024 * 1024 });
+  const subject = tb.bus.subjects.raw('c', 'ns', 'Pod');
+  const body = 'x'.repeat(10_000);
+  for (let i = 0; i < 20; i++) await tb.bus.js.publish(subject, body);
+  assert.equal((await tb.bus.jsm.streams.info(spec.name)).state.messages, 20);
+  const warnings: unknown[] = [];
+  const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push(JSON.parse(line)) });
+  // Another service starts with smaller limits: 64 KiB would discard most of the 200 KB backlog.
+  const smaller = { ...spec, max_bytes: 64 * 1024, max_age: spec.max_age / 2, max_msgs: 5, max_msg_size: 4096 };
+  const r = await ensureStream(tb.bus.jsm, smaller, { logger });
+  assert.equal(r.result, 'unchanged');
+  const info = await tb.bus.jsm.streams.info(spec.name);
+  assert.equal(info.config.max_bytes, 1024 * 1024);
+  assert.equal(info.config.max_age, spec.max_age);
+  assert.equal(info.config.max_msgs, -1);
+  assert.equal(info.config.max_msg_size, spec.max_msg_size);
+  assert.equal(info.state.messages, 20, 'the backlog survived');
+  assert.equal(warnings.length, 4, 'one warning per kept field');
+  assert.match(JSON.stringify(warnings), /nats stream edit/);
+  // Logged once: the same configuration again warns no more.
+  await ensureStream(tb.bus.jsm, smaller, { logger });
+  assert.equal(warnings.length, 4);
+  // A larger value is still applied, alongside a kept smaller one.
+  const grown = await ensureStream(tb.bus.jsm, { ...smaller, max_bytes: 2 * 1024 * 1024 }, { logger });
+  assert.equal(grown.result, 'updated');
+  assert.equal(grown.info.config.max_bytes, 2 * 1024 * 1024);
+  assert.equal(grown.info.config.max_msgs, -1);
+  assert.equal(grown.info.state.messages, 20);
+});
+
+test('streams - withoutShrinks treats -1 and max_age 0 as unlimited', () => {
+  const { spec, kept } = withoutShrinks(
+    { max_bytes: 10, max_age: 5, max_msgs: 100, max_msg_size: -1 },
+    { max_bytes: -1, max_age: 0, max_msgs: 50, max_msg_size: 1000 },
+  );
+  assert.deepEqual(spec, { max_bytes: -1, max_age: 0, max_msgs: 100, max_msg_size: -1 });
+  assert.deepEqual(
+    kept.map((k) => k.field),
+    ['max_bytes', 'max_age'],
+  );
 });
 
 test('streams - ensureConsumer creates a durable pull consumer and updates it idempotently', async (t) => {
