@@ -1,0 +1,60 @@
+// The whole pipeline, one OS process per service replica (two watchers, two enrichers, two correlators, one
+// writer on the embedded store), against kube-sim in its own process, while the scenario driver plays every
+// scenario: the store must equal the ground truth.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { runScenarios } from '@kec/kube-sim';
+import { cleanup, type Isolation, newIsolation, type SimProc, startSimProcess } from '../src/index.ts';
+import { Pipeline } from '../src/pipeline.ts';
+import { compareStore, expectedTotals, summary, waitForStore } from '../src/verify.ts';
+
+const FULL = process.env.KEC_TEST_FULL === '1';
+let iso: Isolation;
+let sim: SimProc;
+let pipe: Pipeline;
+
+before(async () => {
+  iso = newIsolation();
+  sim = await startSimProcess(['--scenario', 'none']);
+  pipe = new Pipeline(iso, sim.kubeconfig);
+  await pipe.startAll();
+});
+
+after(async () => {
+  await pipe?.stopAll().catch(() => undefined);
+  await sim?.stop('SIGTERM');
+  await cleanup(iso);
+});
+
+test('pipeline - every scenario through 7 service processes: store equals the ground truth', async (t) => {
+  const t0 = Date.now();
+  const { groundTruth: gt, stats } = await runScenarios({
+    kubeconfig: sim.kubeconfig,
+    scenarios: 'all',
+    rate: FULL ? 40 : 10,
+    durationMs: (FULL ? 120 : 30) * 60_000,
+    speed: Number.POSITIVE_INFINITY,
+    seed: 11,
+    repeat: FULL,
+    concurrency: 8,
+  });
+  const want = expectedTotals(gt);
+  const playMs = Date.now() - t0;
+  const waitMs = await waitForStore(pipe.writer.sqlPort, gt, FULL ? 600_000 : 120_000);
+  const c = await compareStore(pipe.writer.sqlPort, gt);
+  const line = summary(c);
+  t.diagnostic(
+    `${want.events} events (${stats.creates ?? '?'} creates) played in ${playMs} ms; store complete ${waitMs} ms later; ${line}`,
+  );
+  assert.deepEqual(c.missing, [], line);
+  assert.deepEqual(c.wrongCount.slice(0, 5), [], line);
+  assert.equal(c.duplicates, 0, line);
+  assert.equal(c.extra, 0, line);
+  assert.equal(c.storedOccurrences, c.expectedOccurrences, line);
+  assert.deepEqual(c.wrongOccurrences.slice(0, 5), [], line);
+  assert.equal(c.gaps, 0, `no faults, so no gaps; ${line}`);
+  // The correlator's own scenario tests score root cause first 51/53 (services/correlator/README.md).
+  assert.ok(c.incidents.rootCauseMatched >= Math.ceil(c.incidents.expected * 0.75), line);
+  const codes = await pipe.stopAll();
+  for (const [name, code] of Object.entries(codes)) assert.equal(code, 0, `${name} drained with exit ${code}`);
+});
