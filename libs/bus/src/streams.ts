@@ -295,7 +295,7 @@ export async function ensureStream(
       throw new ProvisionError(`stream ${spec.name}: update of ${diff.join(', ')} failed`, { cause: err });
     }
   }
-  throw new ProvisionError(`stream ${spec.name}: could not be created`, { retryable: true });
+  throw new ProvisionError(`stream ${name}: could not be created`, { retryable: true });
 }
 
 /** Ensures every stream of a catalogue, in order. */
