@@ -7,6 +7,8 @@
 
 export type { ModelValidationErrorOptions } from './errors.ts';
 export { ModelValidationError } from './errors.ts';
+export type { GapRecord } from './gap.ts';
+export { GAP_SCHEMA, GapRecordSchema, GapRecordValidator, gapMsgId } from './gap.ts';
 export type {
   CoreV1Event,
   EventObjectMeta,

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
+  GAP_SCHEMA,
+  type GapRecord,
+  GapRecordValidator,
+  gapMsgId,
   isCoreV1Event,
   isKecEvent,
   isStatus,
@@ -174,4 +178,22 @@ describe('parseKecEvent', () => {
       assert.ok(e.cause instanceof SyntaxError);
     }
   });
+});
+
+test('gap - kec.gap/v1 records validate, and the dedup id names cluster and window', () => {
+  const g: GapRecord = {
+    schema: GAP_SCHEMA,
+    cluster: 'prod',
+    fromResourceVersion: '10',
+    toResourceVersion: '42',
+    fromTime: '2026-01-01T00:00:00.000Z',
+    toTime: '2026-01-01T00:05:00.000Z',
+    reason: 'expired',
+    detectedBy: 'watcher-0',
+  };
+  assert.equal(GAP_SCHEMA, 'kec.gap/v1');
+  assert.ok(GapRecordValidator.Check(g));
+  assert.ok(!GapRecordValidator.Check({ ...g, reason: 'other' }));
+  assert.ok(!GapRecordValidator.Check({ ...g, extra: 1 }));
+  assert.equal(gapMsgId(g), 'prod/gap/10-42');
 });

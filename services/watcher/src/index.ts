@@ -7,14 +7,15 @@ import { watcherConfig } from './config.ts';
 import { buildFilter } from './filter.ts';
 import { Watcher } from './watcher.ts';
 
+// The gap schema lives in @kec/model; re-exported for existing callers.
+export type { GapRecord } from '@kec/model';
+export { GAP_SCHEMA, GapRecordSchema, GapRecordValidator, gapMsgId } from '@kec/model';
 export type { Checkpoint } from './checkpoint.ts';
 export { CheckpointStore, checkpointKey } from './checkpoint.ts';
 export type { WatcherConfig } from './config.ts';
 export { watcherConfig } from './config.ts';
 export type { EventFilter } from './filter.ts';
 export { buildFilter } from './filter.ts';
-export type { GapRecord } from './gap.ts';
-export { GAP_SCHEMA, GapRecordSchema, GapRecordValidator, gapMsgId } from './gap.ts';
 export type { WatcherDeps } from './watcher.ts';
 export { Watcher } from './watcher.ts';
 

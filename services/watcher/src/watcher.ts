@@ -10,13 +10,20 @@ import {
   ResourceVersionTracker,
   type TrackerToken,
 } from '@kec/k8s';
-import { eventMsgId, type KecEvent, type KecWatchType, normalizeEvent } from '@kec/model';
+import {
+  eventMsgId,
+  GAP_SCHEMA,
+  type GapRecord,
+  gapMsgId,
+  type KecEvent,
+  type KecWatchType,
+  normalizeEvent,
+} from '@kec/model';
 import type { Counter, Histogram, Meter } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { CheckpointStore } from './checkpoint.ts';
 import type { WatcherConfig } from './config.ts';
 import type { EventFilter } from './filter.ts';
-import { GAP_SCHEMA, type GapRecord, gapMsgId } from './gap.ts';
 
 const LAG_BUCKETS = [0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600];
 const SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];

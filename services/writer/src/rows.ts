@@ -1,6 +1,6 @@
 // Pure mapping from the payloads the writer reads to the rows of the kec tables. No I/O, no clock: the same
 // message always gives the same rows, which is what makes a retried or replayed insert collapse.
-import type { GapRecord } from '@kec/watcher';
+import type { GapRecord } from '@kec/model';
 import type { IncidentPayload, KecEventsPayload, PatternPayload } from './contract.ts';
 
 type Str = Record<string, string>;

@@ -13,8 +13,8 @@ import {
   ensureStream,
   streamSpec,
 } from '@kec/bus';
+import { GapRecordValidator } from '@kec/model';
 import { migrate, type Retention, type Store, StoreError, StoreQueryError } from '@kec/store';
-import { GapRecordValidator } from '@kec/watcher';
 import type { Meter } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { Validator } from 'typebox/compile';

@@ -1,4 +1,5 @@
-// The gap record: a window of resourceVersions in which observations may have been missed.
+// The gap record (`kec.gap/v1`): a window of resourceVersions in which observations may have been missed.
+// Published by the watcher on <root>.gaps.<cluster>, stored by the writer; both import it from here.
 import Type, { type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
 
