@@ -251,12 +251,14 @@ export class LeaderElector {
     while (!signal.aborted) {
       // Acquire.
       let acquired = false;
+      let sentAt = 0;
       while (!signal.aborted && !acquired) {
+        sentAt = this.#clock.now();
         acquired = await this.tryAcquireOrRenew(signal).catch(() => false);
         if (!acquired) await this.#sleep(this.#jitter(this.retryPeriodMs), signal);
       }
       if (signal.aborted) break;
-      await this.#lead(signal);
+      await this.#lead(signal, sentAt);
     }
   }
 
@@ -268,10 +270,13 @@ export class LeaderElector {
     }
   }
 
-  async #lead(signal: AbortSignal): Promise<void> {
+  /** `acquiredAt`: when the successful acquire request was sent (not when its answer arrived). */
+  async #lead(signal: AbortSignal, acquiredAt: number): Promise<void> {
     this.#leading = true;
     this.#transitions++;
-    this.#renewedAt = this.#clock.now();
+    // As client-go, the renew deadline counts from before the request: other candidates may have seen the write
+    // any time after it was sent, so a slow response must not extend how long we believe we hold the lease.
+    this.#renewedAt = acquiredAt;
     const leadAc = new AbortController();
     const leadSignal = AbortSignal.any([signal, leadAc.signal]);
     this.#log.info({ identity: this.identity, lease: `${this.#o.namespace}/${this.#o.name}` }, 'became leader');
@@ -299,9 +304,10 @@ export class LeaderElector {
       while (!leadSignal.aborted) {
         await this.#sleep(this.retryPeriodMs, leadSignal);
         if (leadSignal.aborted) return;
+        const sentAt = this.#clock.now();
         const ok = await this.tryAcquireOrRenew(leadSignal).catch(() => false);
         if (leadSignal.aborted) return;
-        if (ok && this.#leader === this.identity) this.#renewedAt = this.#clock.now();
+        if (ok && this.#leader === this.identity) this.#renewedAt = Math.max(this.#renewedAt, sentAt);
         else if (this.#leader && this.#leader !== this.identity) {
           this.#log.warn({ holder: this.#leader }, 'lease taken by another holder; stopping leading');
           stopLeading('lease lost');
