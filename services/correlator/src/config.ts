@@ -53,6 +53,17 @@ export const correlatorConfig = defineConfig({
       description: 'A partial batch is handled this long after its first event.',
     },
     concurrency: { schema: int(1, 16), default: 2, description: 'Batches in flight per replica.' },
+    nakDelayMs: {
+      schema: int(0, 600_000),
+      default: 1_000,
+      description: 'Redelivery delay after a retryable failure (Redis, JetStream); doubles per delivery.',
+    },
+    maxNakDelayMs: {
+      schema: int(0, 3_600_000),
+      default: 30_000,
+      description:
+        'Cap of the redelivery delay; deliveries are unlimited, so an outage never dead-letters good events.',
+    },
     maxAckPending: { schema: int(1, 100_000), default: 2000, description: 'Consumer max_ack_pending.' },
     windowMs: {
       schema: int(1000, 86_400_000),

@@ -87,7 +87,7 @@ export const correlatorService: ServiceDefinition = {
         consumerSpec(cfg.durable, {
           filterSubject: bus.subjects.all('enriched'),
           ackWaitMs: 30_000,
-          maxDeliver: 10,
+          maxDeliver: -1,
           maxAckPending: cfg.maxAckPending,
         }),
       );
@@ -105,6 +105,8 @@ export const correlatorService: ServiceDefinition = {
       batchSize: cfg.batchSize,
       batchWaitMs: cfg.batchWaitMs,
       concurrency: cfg.concurrency,
+      nakDelayMs: cfg.nakDelayMs,
+      maxNakDelayMs: cfg.maxNakDelayMs,
       metrics,
       logger: log,
     });

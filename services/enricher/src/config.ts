@@ -47,6 +47,17 @@ export const enricherConfig = defineConfig({
       default: 4,
       description: 'Batches in flight per replica (a batch may wait for an informer to catch up).',
     },
+    nakDelayMs: {
+      schema: int(0, 600_000),
+      default: 1_000,
+      description: 'Redelivery delay after a retryable failure (Redis, JetStream); doubles per delivery.',
+    },
+    maxNakDelayMs: {
+      schema: int(0, 3_600_000),
+      default: 30_000,
+      description:
+        'Cap of the redelivery delay; deliveries are unlimited, so an outage never dead-letters good events.',
+    },
     maxAckPending: {
       schema: int(1, 1_000_000),
       default: 8192,

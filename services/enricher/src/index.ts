@@ -84,7 +84,7 @@ export const enricherService: ServiceDefinition = {
         consumerSpec(cfg.durable, {
           filterSubject: bus.subjects.all('raw'),
           ackWaitMs: 30_000,
-          maxDeliver: 10,
+          maxDeliver: -1,
           maxAckPending: cfg.maxAckPending,
         }),
       );
@@ -191,6 +191,8 @@ export const enricherService: ServiceDefinition = {
         batchSize: cfg.batchSize,
         batchWaitMs: cfg.batchWaitMs,
         concurrency: cfg.concurrency,
+        nakDelayMs: cfg.nakDelayMs,
+        maxNakDelayMs: cfg.maxNakDelayMs,
         metrics,
         logger: log,
       });

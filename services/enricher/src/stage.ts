@@ -17,6 +17,9 @@ export interface StageOptions {
   concurrency: number;
   metrics: EnricherMetrics;
   logger: Logger;
+  /** Redelivery delay after a retryable failure, doubling per delivery up to maxNakDelayMs (bus defaults 1 s, 30 s). */
+  nakDelayMs?: number | undefined;
+  maxNakDelayMs?: number | undefined;
   publishWindow?: number;
 }
 
@@ -36,6 +39,11 @@ export async function startStage(o: StageOptions): Promise<Stage> {
     stream: o.stream,
     durable: o.durable,
     dlq: { stage: 'enricher' },
+    // Deliveries are unlimited: a Redis or JetStream outage of any length is retried with backoff, never
+    // dead-lettered; only non-retryable (poison) failures are.
+    maxDeliver: Number.MAX_SAFE_INTEGER,
+    ...(o.nakDelayMs === undefined ? {} : { nakDelayMs: o.nakDelayMs }),
+    ...(o.maxNakDelayMs === undefined ? {} : { maxNakDelayMs: o.maxNakDelayMs }),
     concurrency: o.concurrency,
     pullAhead: Math.max(64, o.batchSize * Math.min(o.concurrency + 1, 8)),
     batch: { maxMessages: o.batchSize, maxWaitMs: o.batchWaitMs },
