@@ -5,6 +5,7 @@ import { defaultIdentity, KubeClient, LeaderElector } from '@kec/k8s';
 import type { RunningService, ServiceContext, ServiceDefinition } from '@kec/runtime';
 import { watcherConfig } from './config.ts';
 import { buildFilter } from './filter.ts';
+import { loopFailure } from './supervise.ts';
 import { Watcher } from './watcher.ts';
 
 // The gap schema lives in @kec/model; re-exported for existing callers.
@@ -16,6 +17,7 @@ export type { WatcherConfig } from './config.ts';
 export { watcherConfig } from './config.ts';
 export type { EventFilter } from './filter.ts';
 export { buildFilter } from './filter.ts';
+export { loopFailure } from './supervise.ts';
 export type { WatcherDeps } from './watcher.ts';
 export { Watcher } from './watcher.ts';
 
@@ -76,7 +78,11 @@ export const watcherService: ServiceDefinition = {
       onNewLeader: (id) => log.info({ leader: id, self: id === identity }, 'observed leader'),
     });
     const ac = new AbortController();
-    const running = elector.run(AbortSignal.any([ac.signal, ctx.signal])).catch((err: unknown) => {
+    const stopping = AbortSignal.any([ac.signal, ctx.signal]);
+    const loop = elector.run(stopping);
+    // A dead election loop would leave a ready replica that never leads again: fail the process instead.
+    const failed = loopFailure('leader election loop', loop, stopping);
+    const running = loop.catch((err: unknown) => {
       log.error({ err }, 'leader election loop failed');
     });
     ctx.registerHealthCheck('watcher', () => watcher.health());
@@ -88,6 +94,7 @@ export const watcherService: ServiceDefinition = {
         if (elector.isLeader) return watcher.readiness();
         return undefined; // a standby that reaches the Lease is ready to take over
       },
+      failed,
       async stop() {
         ac.abort();
         await running; // the leader drains its in-flight publishes, writes the checkpoint, releases the Lease
