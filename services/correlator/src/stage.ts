@@ -1,7 +1,8 @@
 // KEC_ENRICHED (shared durable, batch mode) -> Correlator -> KEC_EVENTS / KEC_INCIDENTS / KEC_PATTERNS. A batch is
-// acked only after every output of it has its publish ack; a failure naks the batch (msg-ids make the republish of
-// what was already published a no-op, and the Redis state answers a redelivered observation exactly as before).
-import { type Bus, type BusMessage, type ConsumerHandle, consume, Publisher } from '@kec/bus';
+// acked only after every output of it has its publish ack; a retryable failure naks the batch (msg-ids make the
+// republish of what was already published a no-op, and the Redis state answers a redelivered observation exactly as
+// before); a permanent publish failure (e.g. over max_msg_size) dead-letters only the message whose output it was.
+import { type Bus, type BusMessage, type ConsumerHandle, consume, isRetryableError, Publisher } from '@kec/bus';
 import { type EnrichedEvent, parseEnrichedEvent } from '@kec/cache';
 import { eventMsgId, timestampMicros } from '@kec/model';
 import type { Logger } from 'pino';
@@ -57,22 +58,26 @@ export async function startStage(o: StageOptions): Promise<Stage> {
     handler: async (msgs: BusMessage[]) => {
       const t0 = performance.now();
       const events: EnrichedEvent[] = [];
-      const deadLetter: { message: BusMessage; error: Error }[] = [];
+      const sources: BusMessage[] = []; // sources[i] carried events[i]
+      const deadLetter: { message: BusMessage; error: unknown }[] = [];
       for (const msg of msgs) {
         try {
           events.push(parseEnrichedEvent(msg.data));
+          sources.push(msg);
         } catch (err) {
-          deadLetter.push({ message: msg, error: err as Error });
+          deadLetter.push({ message: msg, error: err });
         }
       }
       // Issued in stream order: the Redis scripts run in this order (one connection, pipelined).
       const outs = await Promise.all(events.map((e) => o.correlator.process(e)));
-      const latest = new Map<string, IncidentPayload>();
-      const pubs: Promise<unknown>[] = [];
-      for (const out of outs) {
+      const latest = new Map<string, { incident: IncidentPayload; from: number }>();
+      // Each publish with the index of the input message whose output it is.
+      const pubs: { from: number; p: Promise<unknown> }[] = [];
+      for (const [idx, out] of outs.entries()) {
         const e = out.event;
-        pubs.push(
-          publisher.publish(
+        pubs.push({
+          from: idx,
+          p: publisher.publish(
             o.bus.subjects.events(
               e.cluster,
               e.namespace,
@@ -83,28 +88,41 @@ export async function startStage(o: StageOptions): Promise<Stage> {
             e,
             { msgId: eventMsgId(e.cluster, e.uid, e.resourceVersion) },
           ),
-        );
+        });
         if (out.incident) {
           const had = latest.get(out.incident.id);
-          if (!had || had.version < out.incident.version) latest.set(out.incident.id, out.incident);
+          if (!had || had.incident.version < out.incident.version) {
+            latest.set(out.incident.id, { incident: out.incident, from: idx });
+          }
         }
         for (const p of out.patterns) {
-          pubs.push(
-            publisher.publish(o.bus.subjects.patterns(p.payload.cluster, p.payload.namespace), p.payload, {
+          pubs.push({
+            from: idx,
+            p: publisher.publish(o.bus.subjects.patterns(p.payload.cluster, p.payload.namespace), p.payload, {
               msgId: p.msgId,
             }),
-          );
+          });
           m?.patterns.add(1, { kind: p.payload.kind });
         }
         m?.events.add(1, { severity: e.classification.severity });
         m?.occurrences.add(e.occurrences);
         if (out.replay) m?.replays.add(1);
       }
-      for (const i of latest.values()) {
-        pubs.push(publishIncident(o.bus, publisher, i));
-        m?.incidents.add(1, { state: i.state });
+      for (const { incident, from } of latest.values()) {
+        pubs.push({ from, p: publishIncident(o.bus, publisher, incident) });
+        m?.incidents.add(1, { state: incident.state });
       }
-      await Promise.all(pubs);
+      const results = await Promise.allSettled(pubs.map((x) => x.p));
+      let retry: { err: unknown } | undefined;
+      const rejected = new Map<number, unknown>();
+      results.forEach((r, i) => {
+        if (r.status === 'fulfilled') return;
+        const from = (pubs[i] as { from: number }).from;
+        if (isRetryableError(r.reason)) retry ??= { err: r.reason };
+        else if (!rejected.has(from)) rejected.set(from, r.reason);
+      });
+      if (retry) throw retry.err; // the whole batch is nak'ed; a permanent failure in it fails again then
+      for (const [from, error] of rejected) deadLetter.push({ message: sources[from] as BusMessage, error });
       processed += outs.length;
       if (m) {
         const now = Date.now();
