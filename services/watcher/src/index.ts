@@ -40,7 +40,7 @@ export const watcherService: ServiceDefinition = {
       meter: ctx.meter,
     });
     try {
-      for (const s of ['KEC_RAW', 'KEC_GAPS']) {
+      for (const s of ['KEC_RAW', 'KEC_GAPS', 'KEC_DLQ']) {
         const overrides = cfg.streamMaxBytes > 0 ? { [s]: { max_bytes: cfg.streamMaxBytes } } : undefined;
         await ensureStream(bus.jsm, streamSpec(s, cfg.subjectRoot, cfg.streamPrefix, { overrides }));
       }

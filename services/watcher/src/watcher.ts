@@ -1,6 +1,6 @@
 // The watcher's leader loop: list/watch Events, normalize, filter, publish with an idempotent id, checkpoint the
 // contiguous acked prefix, and publish gap records. Only the Lease holder runs it (see index.ts).
-import { type Bus, type KV, PublishError, Publisher } from '@kec/bus';
+import { type Bus, type DeadLetterReason, DLQ_HEADERS, type KV, MAX_MSG_SIZE, PublishError, Publisher } from '@kec/bus';
 import {
   backoffDelay,
   type Gap,
@@ -24,6 +24,14 @@ import type { Logger } from 'pino';
 import { CheckpointStore } from './checkpoint.ts';
 import type { WatcherConfig } from './config.ts';
 import type { EventFilter } from './filter.ts';
+
+/** Dead letters larger than this carry a truncated copy of the object (the whole one may be what did not fit). */
+const DLQ_FULL_LIMIT = MAX_MSG_SIZE - 16 * 1024;
+const DLQ_TRUNCATED_CHARS = 64 * 1024;
+
+function headerText(s: string, max = 1024): string {
+  return s.replace(/[\r\n]+/g, ' ').slice(0, max);
+}
 
 const LAG_BUCKETS = [0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600];
 const SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -93,6 +101,7 @@ interface Instruments {
   published: Counter;
   filtered: Counter;
   invalid: Counter;
+  deadLettered: Counter;
   publishFailures: Counter;
   relists: Counter;
   gaps: Counter;
@@ -114,7 +123,16 @@ export class Watcher {
   /** Watch restarts of earlier leader terms (the current term's are in the ListWatcher's progress). */
   #restartsBefore = 0;
   /** Totals for this process (also exported as metrics). */
-  readonly stats = { published: 0, listed: 0, gaps: 0, relists: 0, filtered: 0, invalid: 0, failed: 0 };
+  readonly stats = {
+    published: 0,
+    listed: 0,
+    gaps: 0,
+    relists: 0,
+    filtered: 0,
+    invalid: 0,
+    failed: 0,
+    deadLettered: 0,
+  };
 
   constructor(d: WatcherDeps) {
     this.#d = d;
@@ -128,7 +146,10 @@ export class Watcher {
       }),
       filtered: m.createCounter('kec_watcher_events_filtered_total', { description: 'Events dropped by filters' }),
       invalid: m.createCounter('kec_watcher_events_invalid_total', {
-        description: 'Objects that failed normalization (logged, skipped)',
+        description: 'Objects that failed normalization (dead-lettered to <root>.dlq.watcher)',
+      }),
+      deadLettered: m.createCounter('kec_watcher_dead_letters_total', {
+        description: 'Objects published to <root>.dlq.watcher (acked), by reason: poison (normalization) | rejected',
       }),
       publishFailures: m.createCounter('kec_watcher_publish_failures_total', {
         description: 'Publish attempts that failed, by retryable',
@@ -233,8 +254,12 @@ export class Watcher {
       } catch (err) {
         this.stats.invalid++;
         this.#m.invalid.add(1);
-        this.#log.warn({ err: (err as Error).message, resourceVersion: trackRV }, 'cannot normalize object; skipped');
-        onDone(token);
+        this.#log.warn(
+          { err: (err as Error).message, resourceVersion: trackRV },
+          'cannot normalize object; dead-lettered',
+        );
+        // The checkpoint moves past the object only once the dead letter is stored.
+        if (await this.#deadLetter(obj, 'poison', err, watchType, signal)) onDone(token);
         return;
       }
       if (!filter.accept(ev)) {
@@ -260,15 +285,16 @@ export class Watcher {
           }
           onDone(token);
         },
-        (err: unknown) => {
+        async (err: unknown) => {
           window.release();
-          // Not retryable (e.g. larger than max_msg_size): logged and counted, then skipped so the loop goes on.
+          // Not retryable (e.g. larger than max_msg_size): dead-lettered and counted, so the loop goes on and the
+          // checkpoint only moves past an object that went somewhere.
           this.stats.failed++;
           this.#log.error(
             { err: (err as Error).message, uid: ev.uid, resourceVersion: ev.resourceVersion },
-            'publish failed for good; skipped',
+            'publish failed for good; dead-lettered',
           );
-          onDone(token);
+          if (await this.#deadLetter(ev, 'rejected', err, watchType, signal)) onDone(token);
         },
       );
     };
@@ -351,6 +377,72 @@ export class Watcher {
         await sleep(backoffDelay(attempt, { initialMs: 100, maxMs: 5000 }), signal);
       }
     }
+  }
+
+  /**
+   * Publishes `obj` (the raw object, or the normalized event a stream rejected) to `<root>.dlq.watcher` with
+   * Kec-Dlq-* headers; a copy too large for a message is replaced by a truncated one. Retries retryable failures
+   * until acked; false only when the signal aborted first (the caller then leaves the checkpoint behind it). A
+   * permanent dead-letter failure is logged and counted and returns true, so one object cannot stall the watch.
+   */
+  async #deadLetter(
+    obj: object,
+    reason: DeadLetterReason,
+    err: unknown,
+    watchType: KecWatchType,
+    signal: AbortSignal,
+  ): Promise<boolean> {
+    const meta = (obj as { metadata?: { uid?: unknown; resourceVersion?: unknown } }).metadata ?? {};
+    const ev = obj as Partial<KecEvent>;
+    const uid = String(ev.uid ?? meta.uid ?? 'unknown');
+    const rv = String(ev.resourceVersion ?? meta.resourceVersion ?? 'unknown');
+    const errText = err instanceof Error ? err.message : String(err);
+    let data = JSON.stringify(obj);
+    let truncated = false;
+    if (Buffer.byteLength(data) > DLQ_FULL_LIMIT) {
+      truncated = true;
+      data = JSON.stringify({
+        truncated: true,
+        bytes: Buffer.byteLength(data),
+        uid,
+        resourceVersion: rv,
+        head: data.slice(0, DLQ_TRUNCATED_CHARS),
+      });
+    }
+    const headers: Record<string, string> = {
+      [DLQ_HEADERS.subject]: this.#d.bus.subjects.raw(
+        this.#d.cluster,
+        String(ev.namespace ?? ''),
+        String(ev.regarding?.kind || 'Unknown'),
+      ),
+      [DLQ_HEADERS.consumer]: 'watcher',
+      [DLQ_HEADERS.reason]: reason,
+      [DLQ_HEADERS.error]: headerText(errText),
+      [DLQ_HEADERS.errorName]: headerText(err instanceof Error ? err.name : typeof err, 128),
+      [DLQ_HEADERS.retryable]: 'false',
+      [DLQ_HEADERS.time]: new Date().toISOString(),
+      'Kec-Dlq-Watch-Type': watchType,
+      'Kec-Dlq-Truncated': String(truncated),
+    };
+    const subject = this.#d.bus.subjects.dlq('watcher');
+    const msgId = `${this.#d.cluster}/watcher-dlq/${uid}/${rv}`;
+    for (let attempt = 0; !signal.aborted; attempt++) {
+      try {
+        await this.publisher.publish(subject, data, { msgId, headers });
+        this.stats.deadLettered++;
+        this.#m.deadLettered.add(1, { reason });
+        return true;
+      } catch (e) {
+        if (e instanceof PublishError && !e.retryable) {
+          this.#log.error({ err: e.message, uid, resourceVersion: rv }, 'dead-letter publish failed for good; dropped');
+          return true;
+        }
+        if (attempt % 10 === 0)
+          this.#log.warn({ err: (e as Error).message, attempt }, 'dead-letter publish failed; retrying');
+        await sleep(backoffDelay(attempt, { initialMs: 100, maxMs: 5000 }), signal);
+      }
+    }
+    return false;
   }
 
   async #publishGap(item: Gap, signal: AbortSignal): Promise<void> {

@@ -23,6 +23,7 @@ export interface Env {
   cluster: string;
   rawStream: string;
   gapStream: string;
+  dlqStream: string;
   bucket: string;
   /** KEC_* environment for a watcher of this test. */
   env: Record<string, string>;
@@ -60,11 +61,13 @@ export async function setup(opts: { sim?: KubeSimOptions; watcherEnv?: Record<st
     cluster,
     rawStream: `${prefix}KEC_RAW`,
     gapStream: `${prefix}KEC_GAPS`,
+    dlqStream: `${prefix}KEC_DLQ`,
     bucket,
     env,
     async cleanup() {
       for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-      for (const s of [e.rawStream, e.gapStream, `KV_${bucket}`]) await bus.jsm.streams.delete(s).catch(() => false);
+      for (const s of [e.rawStream, e.gapStream, e.dlqStream, `KV_${bucket}`])
+        await bus.jsm.streams.delete(s).catch(() => false);
       await bus.close();
       await sim.close();
     },
