@@ -91,13 +91,14 @@ export const watcherConfig = defineConfig({
     streamPrefix: {
       schema: Type.String({ pattern: '^[-_a-zA-Z0-9]*$' }),
       default: '',
-      description: 'Prefix of the stream names (KEC_RAW, KEC_GAPS) the watcher ensures; tests use a random one.',
+      description:
+        'Prefix of the stream names (KEC_RAW, KEC_GAPS, KEC_DLQ) the watcher ensures; tests use a random one.',
     },
     streamMaxBytes: {
       schema: Type.Integer({ minimum: 0 }),
       default: 0,
       description:
-        'max_bytes of the streams the watcher ensures (KEC_RAW, KEC_GAPS); 0: the @kec/bus catalogue value (JetStream reserves it).',
+        "max_bytes of the streams the watcher creates (KEC_RAW, KEC_GAPS, KEC_DLQ); 0: the @kec/bus catalogue value (JetStream reserves it). Only ever raises an existing stream's limit (shrink with nats stream edit).",
     },
     leaseName: { schema: Type.String({ minLength: 1 }), default: 'kec-watcher', description: 'Lease name.' },
     leaseNamespace: {
