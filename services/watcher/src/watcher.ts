@@ -48,7 +48,14 @@ export interface WatcherDeps {
   meter: Meter;
 }
 
-/** A bounded window of in-flight publishes. */
+/**
+ * The bound on observations between read and ack, which the acked-prefix checkpoint needs. Not the Publisher's
+ * window: that one holds a slot only while one publish attempt awaits its ack and frees it during retry backoff,
+ * and its acquire cannot be aborted. This one is held from the first attempt until the ack (so a JetStream outage
+ * stops the list/watch loop instead of piling up pending observations), its acquire returns false at once when
+ * the lease is lost (fencing: no new publish starts), and idle() is bounded on stop. Sized like the Publisher's, so
+ * the Publisher's slots never add a second wait for event publishes.
+ */
 class Window {
   #inFlight = 0;
   #waiters: Array<() => void> = [];
