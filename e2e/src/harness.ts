@@ -2,7 +2,7 @@
 // subject root, stream prefix, Redis prefix, KV bucket, Lease names and data dir, and waits on conditions.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -258,4 +258,27 @@ export async function sql<T = Record<string, unknown>>(port: number, statement: 
   const body = (await r.json()) as { rows?: T[]; error?: string };
   if (!r.ok || !body.rows) throw new Error(`sql ${r.status}: ${body.error}`);
   return body.rows;
+}
+
+/** Creates a core/v1 Event in kube-sim (a canary whose arrival in the store measures recovery). */
+export async function createSimEvent(sim: SimProc, name: string): Promise<string> {
+  const token = /token: (\S+)/.exec(readFileSync(sim.kubeconfig, 'utf8'))?.[1] ?? '';
+  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const r = await fetch(`${sim.url}/api/v1/namespaces/default/events`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      metadata: { name, namespace: 'default' },
+      involvedObject: { kind: 'Pod', namespace: 'default', name: 'canary', uid: 'canary-pod' },
+      reason: 'Canary',
+      message: name,
+      type: 'Normal',
+      count: 1,
+      source: { component: 'e2e' },
+      firstTimestamp: now,
+      lastTimestamp: now,
+    }),
+  });
+  if (!r.ok) throw new Error(`canary ${name}: HTTP ${r.status} ${await r.text()}`);
+  return ((await r.json()) as { metadata: { uid: string } }).metadata.uid;
 }

@@ -1,6 +1,7 @@
 export type { Isolation, KecProc, SimProc } from './harness.ts';
 export {
   cleanup,
+  createSimEvent,
   KEC_BIN,
   kecEnv,
   metricSum,
