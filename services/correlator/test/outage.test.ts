@@ -6,20 +6,23 @@ import { after, test } from 'node:test';
 import { ensureStream, streamSpec } from '@kec/bus';
 import { CorrelatorState, correlatorService } from '../src/index.ts';
 import { ev, REDIS_URL, STATE_DEFAULTS } from './helpers.ts';
-import { correlatorEnv, MAX_BYTES, type Space, space, startService, streamCount, waitFor } from './pipeline.ts';
+import { correlatorEnv, type Space, space, startService, streamCount, waitFor } from './pipeline.ts';
 
+/** JetStream reserves max_bytes per stream on the shared server: keep these small. */
+const SMALL = 8 * 1024 * 1024;
 const cleanup: (() => Promise<unknown>)[] = [];
 after(async () => {
   for (const f of cleanup.reverse()) await f().catch(() => undefined);
 });
 
 test('outage - publish failures are redelivered past 10 deliveries without a dead letter, then published', async () => {
-  const sp: Space = await space(false);
+  const sp: Space = await space(false, SMALL);
   cleanup.push(() => sp.cleanup());
   const redisPrefix = `t${randomBytes(4).toString('hex')}:`;
   const stop = await startService(
     correlatorService,
     correlatorEnv(sp, redisPrefix, {
+      KEC_CORRELATOR_STREAM_MAX_BYTES: String(SMALL),
       KEC_CORRELATOR_DURABLE: 'correlator-outage',
       KEC_CORRELATOR_NAK_DELAY_MS: '5',
       KEC_CORRELATOR_MAX_NAK_DELAY_MS: '20',
@@ -45,7 +48,7 @@ test('outage - publish failures are redelivered past 10 deliveries without a dea
   assert.equal(await streamCount(sp.bus, `${sp.prefix}KEC_DLQ`), 0, 'nothing dead-lettered');
   await ensureStream(
     sp.bus.jsm,
-    streamSpec('KEC_EVENTS', sp.root, sp.prefix, { overrides: { KEC_EVENTS: { max_bytes: MAX_BYTES } } }),
+    streamSpec('KEC_EVENTS', sp.root, sp.prefix, { overrides: { KEC_EVENTS: { max_bytes: SMALL } } }),
   );
   await waitFor('the event', async () => (await streamCount(sp.bus, events)) === 1, 20_000);
   await waitFor(

@@ -9,18 +9,21 @@ import { CorrelatorState, correlatorService } from '../src/index.ts';
 import { ev, REDIS_URL, STATE_DEFAULTS } from './helpers.ts';
 import { correlatorEnv, type Space, space, startService, streamCount, waitFor } from './pipeline.ts';
 
+/** JetStream reserves max_bytes per stream on the shared server: keep these small. */
+const SMALL = 8 * 1024 * 1024;
 const cleanup: (() => Promise<unknown>)[] = [];
 after(async () => {
   for (const f of cleanup.reverse()) await f().catch(() => undefined);
 });
 
 test('oversize - an event over max_msg_size dead-letters its own input message, not its batch', async () => {
-  const sp: Space = await space(false);
+  const sp: Space = await space(false, SMALL);
   cleanup.push(() => sp.cleanup());
   const redisPrefix = `t${randomBytes(4).toString('hex')}:`;
   const stop = await startService(
     correlatorService,
     correlatorEnv(sp, redisPrefix, {
+      KEC_CORRELATOR_STREAM_MAX_BYTES: String(SMALL),
       KEC_CORRELATOR_DURABLE: 'correlator-oversize',
       // One batch for the three events below.
       KEC_CORRELATOR_BATCH_WAIT_MS: '1000',

@@ -74,8 +74,8 @@ export interface Space {
   cleanup(): Promise<void>;
 }
 
-/** A private subject root and stream prefix with every stream created. */
-export async function space(withRaw = true): Promise<Space> {
+/** A private subject root and stream prefix with every stream created (max_bytes `maxBytes` each). */
+export async function space(withRaw = true, maxBytes = MAX_BYTES): Promise<Space> {
   const id = randomBytes(4).toString('hex');
   const root = `t${id}`;
   const prefix = `T${id}_`;
@@ -85,9 +85,18 @@ export async function space(withRaw = true): Promise<Space> {
     root,
     logger: pino({ level: 'silent' }),
   });
-  for (const s of STREAMS) {
-    if (s === 'KEC_RAW' && !withRaw) continue;
-    await ensureStream(bus.jsm, streamSpec(s, root, prefix, { overrides }));
+  const sized =
+    maxBytes === MAX_BYTES ? overrides : Object.fromEntries(STREAMS.map((n) => [n, { max_bytes: maxBytes }]));
+  try {
+    for (const s of STREAMS) {
+      if (s === 'KEC_RAW' && !withRaw) continue;
+      await ensureStream(bus.jsm, streamSpec(s, root, prefix, { overrides: sized }));
+    }
+  } catch (err) {
+    // Streams already created would otherwise keep their max_bytes reserved on the shared server.
+    for (const s of STREAMS) await bus.jsm.streams.delete(`${prefix}${s}`).catch(() => false);
+    await bus.close();
+    throw err;
   }
   return {
     id,
