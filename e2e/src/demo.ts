@@ -55,7 +55,7 @@ const kecE = kecEnv(iso, sim.kubeconfig, {
 });
 // The demo's streams keep their catalogue sizes unless KEC_DEMO_STREAM_MAX_BYTES says otherwise (the test does:
 // JetStream reserves max_bytes up front on the shared server).
-for (const s of ['WATCHER', 'ENRICHER', 'CORRELATOR']) {
+for (const s of ['WATCHER', 'ENRICHER', 'CORRELATOR', 'WRITER']) {
   if (env.KEC_DEMO_STREAM_MAX_BYTES) kecE[`KEC_${s}_STREAM_MAX_BYTES`] = env.KEC_DEMO_STREAM_MAX_BYTES;
   else delete kecE[`KEC_${s}_STREAM_MAX_BYTES`];
 }

@@ -66,6 +66,7 @@ export function kecEnv(iso: Isolation, kubeconfig: string, extra: Record<string,
     KEC_WATCHER_STREAM_MAX_BYTES: String(256 * 1024 * 1024),
     KEC_ENRICHER_STREAM_MAX_BYTES: String(256 * 1024 * 1024),
     KEC_CORRELATOR_STREAM_MAX_BYTES: String(256 * 1024 * 1024),
+    KEC_WRITER_STREAM_MAX_BYTES: String(256 * 1024 * 1024),
     ...extra,
   });
   return env;

@@ -1,6 +1,6 @@
 // The pipeline as OS processes: two watchers (Lease election), N enrichers, N correlators and one writer with the
 // sql service in the same process (the embedded store belongs to one process; see README "Why one writer").
-import { type Isolation, type KecProc, kecEnv, ready, startKec, waitFor } from './harness.ts';
+import { type Isolation, type KecProc, kecEnv, ready, startKec, WaitAborted, waitFor } from './harness.ts';
 
 export interface PipelineOptions {
   watchers?: number;
@@ -66,7 +66,18 @@ export class Pipeline {
     for (const [svc, n] of plan) {
       const started = await Promise.all(Array.from({ length: n }, (_, i) => this.start(svc, i)));
       // Each stage provisions the streams the next one consumes; start stage by stage.
-      await Promise.all(started.map((p) => waitFor(`${p.name} ready`, () => ready(p.metricsPort), 60_000)));
+      await Promise.all(
+        started.map((p) =>
+          waitFor(
+            `${p.name} ready`,
+            () => {
+              if (!p.alive) throw new WaitAborted(`${p.name} exited ${p.exitCode}: ${p.output.slice(-3000)}`);
+              return ready(p.metricsPort);
+            },
+            90_000,
+          ),
+        ),
+      );
     }
   }
 

@@ -96,6 +96,12 @@ export const writerConfig = defineConfig({
       description:
         'Prefix of the stream names (KEC_EVENTS, KEC_INCIDENTS, KEC_GAPS, KEC_PATTERNS); tests use a random one.',
     },
+    streamMaxBytes: {
+      schema: Type.Integer({ minimum: 0 }),
+      default: 0,
+      description:
+        'max_bytes of the streams the writer ensures; 0: the catalogue defaults. Match the correlator/watcher setting, else the writer grows their streams back.',
+    },
     testCrashAfterInserts: {
       schema: int(0, 1_000_000),
       default: 0,

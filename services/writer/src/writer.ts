@@ -212,7 +212,18 @@ export class Writer {
     const { bus } = this.#deps;
     for (const input of this.#deps.inputs ?? WRITER_INPUTS) {
       const stream = `${this.#deps.streamPrefix ?? ''}${input.stream}`;
-      await ensureStream(bus.jsm, streamSpec(input.stream, bus.root, this.#deps.streamPrefix ?? ''));
+      // A configured max_bytes (as the correlator and watcher have) keeps the writer from growing their streams back
+      // to the catalogue size, which fails on a JetStream server without that much storage to reserve.
+      const maxBytes = cfg.streamMaxBytes;
+      await ensureStream(
+        bus.jsm,
+        streamSpec(
+          input.stream,
+          bus.root,
+          this.#deps.streamPrefix ?? '',
+          maxBytes ? { overrides: { [input.stream]: { max_bytes: maxBytes } } } : {},
+        ),
+      );
       await ensureConsumer(
         bus.jsm,
         stream,
