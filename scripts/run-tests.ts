@@ -1,6 +1,6 @@
 // Runs every test of the repo with Node's test runner (one runner for the whole repo).
 // Usage: node scripts/run-tests.ts [PATH_PREFIX...]   e.g. node scripts/run-tests.ts libs/bus
-// Besides the spec output on the terminal, a TAP report with every failure's details goes to .run/test-report.tap.
+// Besides the spec output on the terminal, TAP reports with every failure's details go to .run/test-report*.tap.
 import { spawnSync } from 'node:child_process';
 import { globSync, mkdirSync } from 'node:fs';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -47,26 +47,40 @@ async function sweepStaleTestStreams(): Promise<void> {
 await sweepStaleTestStreams();
 
 mkdirSync('.run', { recursive: true });
-// Integration tests wait on I/O far more than they use CPU, so run more files than cores.
-const concurrency = process.env.KEC_TEST_CONCURRENCY ?? '4';
-const result = spawnSync(
-  process.execPath,
-  [
-    '--test',
-    `--test-concurrency=${concurrency}`,
-    '--test-timeout=180000',
-    '--test-reporter=spec',
-    '--test-reporter-destination=stdout',
-    '--test-reporter=tap',
-    '--test-reporter-destination=.run/test-report.tap',
-    ...files,
-  ],
-  // A file that leaves a handle open would hang the run: fail it as a whole after a deadline instead.
-  // (--test-force-exit is not an option: it can end the run before every file was started, and exit 0.)
-  { stdio: 'inherit', timeout: Number(process.env.KEC_TEST_DEADLINE_MS ?? 30 * 60_000), killSignal: 'SIGKILL' },
-);
-if (result.error || result.signal) {
-  process.stderr.write(`[tests] the test run did not finish: ${result.error?.message ?? result.signal}\n`);
-  process.exit(1);
+// Integration tests wait on I/O far more than they use CPU, so run more files than cores. End-to-end files each
+// start a whole pipeline of processes: they run afterwards, one at a time, so they do not starve each other.
+function run(label: string, group: string[], concurrency: string, tap: string): number {
+  if (group.length === 0) return 0;
+  process.stderr.write(`[tests] ${label}: ${group.length} files\n`);
+  const result = spawnSync(
+    process.execPath,
+    [
+      '--test',
+      `--test-concurrency=${concurrency}`,
+      '--test-timeout=300000',
+      '--test-reporter=spec',
+      '--test-reporter-destination=stdout',
+      '--test-reporter=tap',
+      `--test-reporter-destination=${tap}`,
+      ...group,
+    ],
+    // A file that leaves a handle open would hang the run: fail it as a whole after a deadline instead.
+    // (--test-force-exit is not an option: it can end the run before every file was started, and exit 0.)
+    { stdio: 'inherit', timeout: Number(process.env.KEC_TEST_DEADLINE_MS ?? 30 * 60_000), killSignal: 'SIGKILL' },
+  );
+  if (result.error || result.signal) {
+    process.stderr.write(`[tests] ${label} did not finish: ${result.error?.message ?? result.signal}\n`);
+    return 1;
+  }
+  return result.status ?? 1;
 }
-process.exit(result.status ?? 1);
+
+const isE2e = (f: string) => f.startsWith('e2e/');
+const failed =
+  run(
+    'unit and integration',
+    files.filter((f) => !isE2e(f)),
+    process.env.KEC_TEST_CONCURRENCY ?? '4',
+    '.run/test-report.tap',
+  ) | run('end to end', files.filter(isE2e), '1', '.run/test-report-e2e.tap');
+process.exit(failed ? 1 : 0);
