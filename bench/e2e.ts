@@ -58,13 +58,15 @@ try {
   const procs = [...pipe.procs];
   const before = new Map(procs.map((p) => [p.name, procStats(p.pid)]));
 
-  // 1. sustained
+  // 1. sustained (--minutes 0 skips it, e.g. to measure latency at a rate the machine sustains)
   const t0 = Date.now();
+  const skip = Number(values.minutes) === 0;
   const { groundTruth: gt, stats } = await runScenarios({
+    ...(skip ? { scenarios: 'none' as const, rate: 0, durationMs: 1 } : {}),
     kubeconfig: sim.kubeconfig,
-    scenarios: 'all',
-    rate: Number(values.rate),
-    durationMs: Number(values.minutes) * 60_000,
+    ...(skip
+      ? {}
+      : { scenarios: 'all' as const, rate: Number(values.rate), durationMs: Number(values.minutes) * 60_000 }),
     speed: Number.POSITIVE_INFINITY,
     seed: 7,
     repeat: true,
@@ -127,7 +129,7 @@ try {
   const rawStream = `${iso.prefix}KEC_RAW`;
   const payloads: Uint8Array[] = [];
   const src = await js.consumers.get(rawStream);
-  const want = Math.min(writes, 50_000);
+  const want = Math.min(writes + total, 50_000);
   const it = await src.consume({ max_messages: 1000 });
   for await (const m of it) {
     payloads.push(m.data);

@@ -202,7 +202,7 @@ export async function startSimProcess(args: string[], env: NodeJS.ProcessEnv = p
   const [, kubeconfig] = await p.waitOutput(/export KUBECONFIG=(\S+)/, 30_000);
   return Object.assign(p, { url: url!, kubeconfig: kubeconfig! }) as SimProc;
 }
-export type SimProc = Proc & { url: string; kubeconfig: string };
+export type SimProc = Proc & { url: string; kubeconfig: string; token?: string };
 
 /** `kec run <services...>` as a child process; resolves once its telemetry port is logged. */
 export async function startKec(
@@ -263,7 +263,8 @@ export async function sql<T = Record<string, unknown>>(port: number, statement: 
 
 /** Creates a core/v1 Event in kube-sim (a canary whose arrival in the store measures recovery). */
 export async function createSimEvent(sim: SimProc, name: string): Promise<string> {
-  const token = /token: (\S+)/.exec(readFileSync(sim.kubeconfig, 'utf8'))?.[1] ?? '';
+  if (!sim.token) sim.token = /token: (\S+)/.exec(readFileSync(sim.kubeconfig, 'utf8'))?.[1] ?? '';
+  const token = sim.token;
   const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const r = await fetch(`${sim.url}/api/v1/namespaces/default/events`, {
     method: 'POST',
