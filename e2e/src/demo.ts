@@ -53,12 +53,10 @@ const kecE = kecEnv(iso, sim.kubeconfig, {
   ...(env.KEC_REDIS_URL ? { KEC_REDIS_URL: env.KEC_REDIS_URL } : {}),
   ...(env.KEC_LOG_LEVEL ? { KEC_LOG_LEVEL: env.KEC_LOG_LEVEL } : { KEC_LOG_LEVEL: 'warn' }),
 });
-// The demo's streams keep their catalogue sizes unless KEC_DEMO_STREAM_MAX_BYTES says otherwise (the test does:
-// JetStream reserves max_bytes up front on the shared server).
-for (const s of ['WATCHER', 'ENRICHER', 'CORRELATOR', 'WRITER']) {
-  if (env.KEC_DEMO_STREAM_MAX_BYTES) kecE[`KEC_${s}_STREAM_MAX_BYTES`] = env.KEC_DEMO_STREAM_MAX_BYTES;
-  else delete kecE[`KEC_${s}_STREAM_MAX_BYTES`];
-}
+// JetStream reserves max_bytes on disk up front: the catalogue sizes (8 GiB for KEC_RAW, KEC_ENRICHED, KEC_EVENTS)
+// would reserve ~28 GB for a throwaway demo, so its streams are capped at KEC_DEMO_STREAM_MAX_BYTES (1 GiB).
+const demoMaxBytes = env.KEC_DEMO_STREAM_MAX_BYTES || String(1024 ** 3);
+for (const s of ['WATCHER', 'ENRICHER', 'CORRELATOR', 'WRITER']) kecE[`KEC_${s}_STREAM_MAX_BYTES`] = demoMaxBytes;
 const kecStarting = startKec('kec', ['all'], kecE);
 const kec = await kecStarting.catch(async (err: unknown) => {
   await sim.stop('SIGTERM', 5000);

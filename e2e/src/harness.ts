@@ -79,7 +79,9 @@ export async function cleanup(iso: Isolation, natsUrl = NATS_URL, redisUrl = RED
     try {
       const jsm = await jetstreamManager(nc);
       for await (const s of jsm.streams.list()) {
-        if (s.config.name.startsWith(iso.prefix) || s.config.name === `KV_${iso.kvBucket}`) {
+        // Buckets made with the stream prefix (KV_<prefix>...) belong to the run too.
+        const n = s.config.name;
+        if (n.startsWith(iso.prefix) || n === `KV_${iso.kvBucket}` || n.startsWith(`KV_${iso.prefix}`)) {
           await jsm.streams.delete(s.config.name).catch(() => false);
         }
       }

@@ -48,7 +48,12 @@ export class Pipeline {
     if (service === 'watcher' || service === 'enricher')
       env[`KEC_${service.toUpperCase()}_IDENTITY`] = `${service}-${index}`;
     const p = await startKec(`${service}-${index}`, services, env, {
-      nodeOptions: service === 'watcher' ? '--max-old-space-size=64 --max-semi-space-size=1' : '',
+      nodeOptions: [
+        env.NODE_OPTIONS ?? '',
+        service === 'watcher' ? '--max-old-space-size=64 --max-semi-space-size=1' : '',
+      ]
+        .join(' ')
+        .trim(),
     });
     this.procs.push(p);
     return p;
