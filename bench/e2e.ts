@@ -34,6 +34,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '100' },
     'lat-rate': { type: 'string', default: '1000' },
     'lat-seconds': { type: 'string', default: '20' },
+    'cpu-prof': { type: 'string' },
   },
 });
 const latRate = Number(values['lat-rate']);
@@ -52,7 +53,16 @@ const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).
 
 const iso = newIsolation();
 const sim = await startSimProcess(['--scenario', 'none', '--history-window', '3600']);
-const pipe = new Pipeline(iso, sim.kubeconfig, { watchers: 1, enrichers: 1, correlators: 1 });
+// Production batching for the writer (the tests shorten it); --cpu-prof DIR writes a V8 CPU profile per service.
+const pipe = new Pipeline(iso, sim.kubeconfig, {
+  watchers: 1,
+  enrichers: 1,
+  correlators: 1,
+  extra: {
+    KEC_WRITER_BATCH_WAIT_MS: '1000',
+    ...(values['cpu-prof'] ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${values['cpu-prof']}` } : {}),
+  },
+});
 try {
   await pipe.startAll();
   const procs = [...pipe.procs];
