@@ -1,6 +1,7 @@
 // Pure mapping from the payloads the writer reads to the rows of the kec tables. No I/O, no clock: the same
 // message always gives the same rows, which is what makes a retried or replayed insert collapse.
 import type { GapRecord } from '@kec/model';
+import type { IncidentRow } from '@kec/store';
 import type { IncidentPayload, KecEventsPayload, PatternPayload } from './contract.ts';
 
 type Str = Record<string, string>;
@@ -93,25 +94,8 @@ export interface OccurrenceRow {
   incident_id: string;
 }
 
-export interface IncidentRow {
-  cluster: string;
-  id: string;
-  namespace: string;
-  title: string;
-  severity: string;
-  category: string;
-  root_cause_event_uid: string;
-  root_cause_reason: string;
-  root_cause_object: string;
-  root_cause_why: string;
-  affected_objects: string[];
-  first_seen: string;
-  last_seen: string;
-  event_count: number;
-  occurrence_count: number;
-  state: string;
-  version: number;
-}
+/** The incidents table's row, as libs/store reads it back. */
+export type { IncidentRow };
 
 export interface GapRow {
   cluster: string;
