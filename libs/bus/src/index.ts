@@ -1,4 +1,5 @@
 // @kec/bus: NATS JetStream for kec — connection, subject grammar, streams and consumers, publisher, consumer loop, KV.
+export { type DeadLetter, parseBatch, settlePublishes } from './batch.ts';
 export { type Bus, type ConnectBusOptions, connectBus } from './connect.ts';
 export {
   type BatchConsumeOptions,

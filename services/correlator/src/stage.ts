@@ -2,8 +2,16 @@
 // acked only after every output of it has its publish ack; a retryable failure naks the batch (msg-ids make the
 // republish of what was already published a no-op, and the Redis state answers a redelivered observation exactly as
 // before); a permanent publish failure (e.g. over max_msg_size) dead-letters only the message whose output it was.
-import { type Bus, type BusMessage, type ConsumerHandle, consume, isRetryableError, Publisher } from '@kec/bus';
-import { type EnrichedEvent, parseEnrichedEvent } from '@kec/cache';
+import {
+  type Bus,
+  type BusMessage,
+  type ConsumerHandle,
+  consume,
+  Publisher,
+  parseBatch,
+  settlePublishes,
+} from '@kec/bus';
+import { parseEnrichedEvent } from '@kec/cache';
 import { eventMsgId, timestampMicros } from '@kec/model';
 import type { Logger } from 'pino';
 import { type Correlator, type IncidentPayload, incidentPayload } from './correlate.ts';
@@ -57,26 +65,17 @@ export async function startStage(o: StageOptions): Promise<Stage> {
     batch: { maxMessages: o.batchSize, maxWaitMs: o.batchWaitMs },
     handler: async (msgs: BusMessage[]) => {
       const t0 = performance.now();
-      const events: EnrichedEvent[] = [];
-      const sources: BusMessage[] = []; // sources[i] carried events[i]
-      const deadLetter: { message: BusMessage; error: unknown }[] = [];
-      for (const msg of msgs) {
-        try {
-          events.push(parseEnrichedEvent(msg.data));
-          sources.push(msg);
-        } catch (err) {
-          deadLetter.push({ message: msg, error: err });
-        }
-      }
+      const { items: events, sources, deadLetter } = parseBatch(msgs, parseEnrichedEvent);
       // Issued in stream order: the Redis scripts run in this order (one connection, pipelined).
       const outs = await Promise.all(events.map((e) => o.correlator.process(e)));
-      const latest = new Map<string, { incident: IncidentPayload; from: number }>();
-      // Each publish with the index of the input message whose output it is.
-      const pubs: { from: number; p: Promise<unknown> }[] = [];
+      const latest = new Map<string, { incident: IncidentPayload; from: BusMessage }>();
+      // Each publish with the input message whose output it is.
+      const pubs: { from: BusMessage; p: Promise<unknown> }[] = [];
       for (const [idx, out] of outs.entries()) {
         const e = out.event;
+        const from = sources[idx] as BusMessage;
         pubs.push({
-          from: idx,
+          from,
           p: publisher.publish(
             o.bus.subjects.events(
               e.cluster,
@@ -92,12 +91,12 @@ export async function startStage(o: StageOptions): Promise<Stage> {
         if (out.incident) {
           const had = latest.get(out.incident.id);
           if (!had || had.incident.version < out.incident.version) {
-            latest.set(out.incident.id, { incident: out.incident, from: idx });
+            latest.set(out.incident.id, { incident: out.incident, from });
           }
         }
         for (const p of out.patterns) {
           pubs.push({
-            from: idx,
+            from,
             p: publisher.publish(o.bus.subjects.patterns(p.payload.cluster, p.payload.namespace), p.payload, {
               msgId: p.msgId,
             }),
@@ -112,17 +111,7 @@ export async function startStage(o: StageOptions): Promise<Stage> {
         pubs.push({ from, p: publishIncident(o.bus, publisher, incident) });
         m?.incidents.add(1, { state: incident.state });
       }
-      const results = await Promise.allSettled(pubs.map((x) => x.p));
-      let retry: { err: unknown } | undefined;
-      const rejected = new Map<number, unknown>();
-      results.forEach((r, i) => {
-        if (r.status === 'fulfilled') return;
-        const from = (pubs[i] as { from: number }).from;
-        if (isRetryableError(r.reason)) retry ??= { err: r.reason };
-        else if (!rejected.has(from)) rejected.set(from, r.reason);
-      });
-      if (retry) throw retry.err; // the whole batch is nak'ed; a permanent failure in it fails again then
-      for (const [from, error] of rejected) deadLetter.push({ message: sources[from] as BusMessage, error });
+      deadLetter.push(...(await settlePublishes(pubs)));
       processed += outs.length;
       if (m) {
         const now = Date.now();

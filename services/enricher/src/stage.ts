@@ -2,9 +2,16 @@
 // every enriched event of it has its JetStream publish ack; a retryable publish failure naks the batch (the msg-id
 // makes the republish of its already-published events a no-op); a permanent one (e.g. an enriched event over the
 // stream's max_msg_size) dead-letters only the raw message it came from.
-import { type Bus, type BusMessage, type ConsumerHandle, consume, isRetryableError, Publisher } from '@kec/bus';
-import type { EnrichedEvent } from '@kec/cache';
-import { eventMsgId, type KecEvent, parseKecEvent, timestampMicros } from '@kec/model';
+import {
+  type Bus,
+  type BusMessage,
+  type ConsumerHandle,
+  consume,
+  Publisher,
+  parseBatch,
+  settlePublishes,
+} from '@kec/bus';
+import { eventMsgId, parseKecEvent, timestampMicros } from '@kec/model';
 import type { Logger } from 'pino';
 import type { Enricher } from './enricher.ts';
 import type { EnricherMetrics } from './metrics.ts';
@@ -51,33 +58,19 @@ export async function startStage(o: StageOptions): Promise<Stage> {
     batch: { maxMessages: o.batchSize, maxWaitMs: o.batchWaitMs },
     handler: async (msgs: BusMessage[]) => {
       const t0 = performance.now();
-      const events: KecEvent[] = [];
-      const sources: BusMessage[] = []; // sources[i] carried events[i]
-      const deadLetter: { message: BusMessage; error: unknown }[] = [];
-      for (const m of msgs) {
-        try {
-          events.push(parseKecEvent(m.data));
-          sources.push(m);
-        } catch (err) {
-          deadLetter.push({ message: m, error: err });
-        }
-      }
+      const { items: events, sources, deadLetter } = parseBatch(msgs, parseKecEvent);
       const enriched = await o.enricher.enrichBatch(events); // enriched[i] is events[i]
-      const results = await Promise.allSettled(
-        enriched.map((e) =>
-          publisher.publish(o.bus.subjects.enriched(e.cluster, e.namespace, e.regarding.kind || 'Unknown'), e, {
+      const rejected = await settlePublishes(
+        enriched.map((e, i) => ({
+          from: sources[i] as BusMessage,
+          p: publisher.publish(o.bus.subjects.enriched(e.cluster, e.namespace, e.regarding.kind || 'Unknown'), e, {
             msgId: eventMsgId(e.cluster, e.uid, e.resourceVersion),
           }),
-        ),
+        })),
       );
-      let retry: { err: unknown } | undefined;
-      const ok: EnrichedEvent[] = [];
-      results.forEach((r, i) => {
-        if (r.status === 'fulfilled') ok.push(enriched[i] as EnrichedEvent);
-        else if (isRetryableError(r.reason)) retry ??= { err: r.reason };
-        else deadLetter.push({ message: sources[i] as BusMessage, error: r.reason });
-      });
-      if (retry) throw retry.err; // the whole batch is nak'ed; a permanent failure in it fails again then
+      deadLetter.push(...rejected);
+      const failed = new Set(rejected.map((d) => d.message));
+      const ok = enriched.filter((_, i) => !failed.has(sources[i] as BusMessage));
       const now = Date.now();
       for (const e of ok) {
         o.metrics.events.add(1, { status: e.enrichment.status });
