@@ -3,11 +3,15 @@ import { JetStreamApiError, type PubAck } from '@nats-io/jetstream';
 import { jserrors } from '@nats-io/jetstream/internal';
 import {
   AuthorizationError,
+  createInbox,
   InvalidArgumentError,
   InvalidSubjectError,
+  type Msg,
   type MsgHdrs,
   headers as natsHeaders,
   PermissionViolationError,
+  type Subscription,
+  TimeoutError,
 } from '@nats-io/transport-node';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Bus } from './connect.ts';
@@ -33,6 +37,7 @@ export interface PublisherOptions {
 }
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 const tracer = () => trace.getTracer('kec-bus');
 
 /** Encodes a payload: bytes as they are, strings as UTF-8, anything else as JSON. */
@@ -62,15 +67,53 @@ export function toPublishError(subject: string, err: unknown): PublishError {
   return new PublishError(`publish to ${subject} failed: ${why}`, { subject, cause: err, retryable });
 }
 
+/** A publish waiting for its ack. */
+interface Pending {
+  subject: string;
+  deadline: number;
+  resolve(ack: PubAck): void;
+  reject(err: PublishError): void;
+}
+
+/** A publish queued until the end of the current turn of the event loop. */
+interface Queued {
+  subject: string;
+  payload: Uint8Array;
+  headers: MsgHdrs;
+  token: string;
+}
+
+/** The JetStream API's answer to a publish: a PubAck, or an error with an HTTP-like code. */
+interface ApiAnswer {
+  stream?: string;
+  seq?: number;
+  duplicate?: boolean;
+  domain?: string;
+  error?: { code?: number; err_code?: number; description?: string };
+}
+
 /**
  * Publishes to JetStream with at most `window` publishes awaiting their ack. Injects the active trace
  * context (W3C traceparent) into the headers, reports duplicates from the PubAck, and counts everything.
+ *
+ * Acks are collected asynchronously, as the Go client's PublishAsync does: every publish is a plain NATS message
+ * whose reply subject is `<inbox>.<token>` on one subscription of this publisher, and one timer sweeps the
+ * deadlines. `js.publish()` costs a request per message instead (a timer and two Error objects with stack traces
+ * each), and publishes made one at a time from a stream of events (the watcher) were each flushed in a socket
+ * write of their own; here the publishes of one event-loop turn leave in one write.
  */
 export class Publisher {
   readonly #bus: Bus;
   readonly #slots: Slots;
   readonly #timeoutMs: number;
   readonly #m: BusInstruments;
+  readonly #pending = new Map<string, Pending>();
+  #inbox: string | undefined;
+  #sub: Subscription | undefined;
+  #seq = 0;
+  #queue: Queued[] = [];
+  #flushScheduled = false;
+  #sweeper: NodeJS.Timeout | undefined;
 
   constructor(bus: Bus, opts: PublisherOptions = {}) {
     this.#bus = bus;
@@ -115,12 +158,9 @@ export class Publisher {
           for (const [k, v] of Object.entries(opts.headers as Record<string, string>)) h.set(k, v);
         }
       }
+      if (opts.msgId !== undefined) h.set('Nats-Msg-Id', opts.msgId);
       propagation.inject(trace.setSpan(context.active(), span), h, headerSetter);
-      const ack = await this.#bus.js.publish(subject, payload, {
-        headers: h,
-        timeout: opts.timeoutMs ?? this.#timeoutMs,
-        ...(opts.msgId === undefined ? {} : { msgID: opts.msgId }),
-      });
+      const ack = await this.#send(subject, payload, h, opts.timeoutMs ?? this.#timeoutMs);
       this.#m.published.add(1, { stream: ack.stream });
       if (ack.duplicate) this.#m.duplicates.add(1, { stream: ack.stream });
       return ack;
@@ -140,4 +180,95 @@ export class Publisher {
   flush(): Promise<void> {
     return this.#slots.idle();
   }
+
+  #send(subject: string, payload: Uint8Array, headers: MsgHdrs, timeoutMs: number): Promise<PubAck> {
+    if (!this.#sub || this.#sub.isClosed()) this.#subscribe();
+    const token = (this.#seq++).toString(36);
+    return new Promise<PubAck>((resolve, reject) => {
+      this.#pending.set(token, { subject, deadline: Date.now() + timeoutMs, resolve, reject });
+      this.#queue.push({ subject, payload, headers, token });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(() => this.#flushQueue());
+      }
+      this.#sweeper ??= setInterval(() => this.#sweep(), 100);
+    });
+  }
+
+  #subscribe(): void {
+    this.#inbox = createInbox();
+    this.#sub = this.#bus.nc.subscribe(`${this.#inbox}.*`, { callback: (err, msg) => this.#onAnswer(err, msg) });
+  }
+
+  /** Hands the queued publishes to the client in one go: the client writes them to the socket together. */
+  #flushQueue(): void {
+    this.#flushScheduled = false;
+    const q = this.#queue;
+    this.#queue = [];
+    const nc = this.#bus.nc;
+    for (const x of q) {
+      try {
+        nc.publish(x.subject, x.payload, { reply: `${this.#inbox}.${x.token}`, headers: x.headers });
+      } catch (err) {
+        this.#settle(x.token, undefined, toPublishError(x.subject, err));
+      }
+    }
+  }
+
+  #onAnswer(err: Error | null, msg: Msg): void {
+    const token = msg?.subject?.slice((this.#inbox?.length ?? 0) + 1);
+    const p = token === undefined ? undefined : this.#pending.get(token);
+    if (token === undefined || !p) return; // timed out already: the caller retries with the same msg-id
+    const r = err ? toPublishError(p.subject, err) : readAnswer(p.subject, msg);
+    if (r instanceof PublishError) this.#settle(token, undefined, r);
+    else this.#settle(token, r);
+  }
+
+  #settle(token: string, ack: PubAck | undefined, err?: PublishError): void {
+    const p = this.#pending.get(token);
+    if (!p) return;
+    this.#pending.delete(token);
+    if (this.#pending.size === 0 && this.#sweeper) {
+      clearInterval(this.#sweeper);
+      this.#sweeper = undefined;
+    }
+    if (err) p.reject(err);
+    else p.resolve(ack as PubAck);
+  }
+
+  /** Fails the publishes whose ack did not come in time (retryable: the same msg-id makes a retry safe). */
+  #sweep(): void {
+    const now = Date.now();
+    for (const [token, p] of this.#pending) {
+      if (p.deadline <= now) this.#settle(token, undefined, toPublishError(p.subject, new TimeoutError()));
+    }
+  }
+}
+
+/** Reads the JetStream API's answer to one publish: its PubAck, or why it was refused. */
+function readAnswer(subject: string, msg: Msg): PubAck | PublishError {
+  const fail = (why: string, retryable: boolean, cause?: unknown) =>
+    new PublishError(`publish to ${subject} failed: ${why}`, { subject, retryable, cause });
+  if (msg.headers?.code === 503 && msg.data.length === 0) {
+    return fail('no stream answered (no stream captures this subject?)', true);
+  }
+  let answer: ApiAnswer;
+  try {
+    answer = JSON.parse(decoder.decode(msg.data)) as ApiAnswer;
+  } catch (cause) {
+    return fail('unreadable ack', true, cause);
+  }
+  if (answer.error) {
+    const code = answer.error.code ?? 500;
+    const errCode = answer.error.err_code ? `, err_code ${answer.error.err_code}` : '';
+    // 4xx: the stream refuses this message as it is (too large, failed expectation); a retry would repeat it.
+    return fail(`${answer.error.description ?? 'error'} (code ${code}${errCode})`, code >= 500);
+  }
+  if (!answer.stream) return fail('invalid ack', true);
+  return {
+    stream: answer.stream,
+    seq: answer.seq ?? 0,
+    duplicate: answer.duplicate === true,
+    domain: answer.domain ?? '',
+  } as PubAck;
 }
