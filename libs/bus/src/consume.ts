@@ -414,8 +414,11 @@ export async function consume(opts: ConsumeOptions): Promise<ConsumerHandle> {
     const it = messages[Symbol.asyncIterator]();
     let next: Promise<IteratorResult<JsMsg>> | undefined;
     let pending: JsMsg[] = [];
-    let deadline = 0;
+    // One timer per batch (started by its first message), not one per message.
+    let batchTimer: ReturnType<typeof timer> | undefined;
     const flush = async () => {
+      batchTimer?.cancel();
+      batchTimer = undefined;
       const work = pending;
       pending = [];
       if (work.length > 0) await dispatch(() => handleBatch(work));
@@ -423,17 +426,8 @@ export async function consume(opts: ConsumeOptions): Promise<ConsumerHandle> {
     try {
       while (true) {
         next ??= it.next();
-        let r: IteratorResult<JsMsg> | typeof TIMEOUT;
-        if (pending.length === 0) r = await next;
-        else {
-          const left = deadline - Date.now();
-          if (left <= 0) r = TIMEOUT;
-          else {
-            const t = timer(left);
-            r = await Promise.race([next, t.promise]);
-            t.cancel();
-          }
-        }
+        const r: IteratorResult<JsMsg> | typeof TIMEOUT =
+          pending.length === 0 || !batchTimer ? await next : await Promise.race([next, batchTimer.promise]);
         if (r === TIMEOUT) {
           await flush();
           continue;
@@ -444,7 +438,7 @@ export async function consume(opts: ConsumeOptions): Promise<ConsumerHandle> {
           await flush();
           break;
         }
-        if (pending.length === 0) deadline = Date.now() + b.maxWaitMs;
+        if (pending.length === 0) batchTimer = timer(b.maxWaitMs);
         pending.push(r.value);
         if (pending.length >= b.maxMessages) await flush();
       }
