@@ -61,7 +61,13 @@ export const CacheRecordSchema = Type.Object(
 
 /** Cached answer "the API said 404", kept briefly. */
 export const NotFoundRecordSchema = Type.Object(
-  { v: Type.Literal(1), notFound: Type.Literal(true), checkedAt: Type.Integer() },
+  {
+    v: Type.Literal(1),
+    notFound: Type.Literal(true),
+    checkedAt: Type.Integer(),
+    /** Who found the object missing: a GET answered 404 (default), or an informer current past the event. */
+    by: Type.Optional(Type.Union([Type.Literal('get'), Type.Literal('informer')])),
+  },
   { additionalProperties: false },
 );
 

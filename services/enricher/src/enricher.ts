@@ -267,6 +267,14 @@ export class Enricher {
           if (this.#covered(sync, e.q.kind, e.t)) {
             o.metrics.misses.add(1, { kind: e.q.kind, reason: 'informer-current' });
             for (const uid of e.uids) out.set(reqId(k, uid), { status: 'miss', detail: 'informer-current' });
+            // Remembered like a 404, so the next events about this object neither wait for the informer again
+            // (a fresh event is never covered without a wait) nor GET; the filler's record replaces the marker.
+            if (o.notFoundTtlMs > 0)
+              await o.store.putIfAbsent(
+                k,
+                { v: 1, notFound: true, checkedAt: this.#now(), by: 'informer' },
+                o.notFoundTtlMs,
+              );
             return;
           }
           const l = await this.#fetch(k, e.q);
@@ -283,8 +291,9 @@ export class Enricher {
       for (const uid of e.uids) {
         if (out.has(reqId(k, uid))) continue;
         if (isNotFound(entry)) {
-          o.metrics.misses.add(1, { kind: e.q.kind, reason: 'not-found' });
-          out.set(reqId(k, uid), { status: 'miss', detail: 'not-found' });
+          const detail = entry.by === 'informer' ? 'informer-current' : 'not-found';
+          o.metrics.misses.add(1, { kind: e.q.kind, reason: detail });
+          out.set(reqId(k, uid), { status: 'miss', detail });
           continue;
         }
         if (uid && entry.uid && uid !== entry.uid && uid !== entry.name) uidReqs.push({ k, uid });
