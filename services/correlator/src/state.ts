@@ -100,8 +100,12 @@ type Scripted = Redis & {
   kecResolve(...args: (string | number)[]): Promise<unknown[]>;
 };
 
+/** How long a storm baseline (the sum of past minute buckets) is reused before it is read again. */
+const BASELINE_MEMO_MS = 10_000;
+
 export class CorrelatorState {
   readonly redis: Scripted;
+  readonly #baselines = new Map<string, { before: number; until: number }>();
   readonly prefix: string;
   private readonly o: StateOptions;
 
@@ -202,7 +206,12 @@ export class CorrelatorState {
     return (await this.redis.get(k)) === owner;
   }
 
-  /** Adds n to a minute bucket and returns the bucket's value and the sum of the `baselineMinutes` before it. */
+  /**
+   * Adds n to a minute bucket and returns the bucket's value and the sum of the `baselineMinutes` before it. The
+   * baseline sum is remembered for BASELINE_MEMO_MS per key and minute: those buckets are past minutes that only
+   * late events still change, and reading them for every event (30 keys twice per event) cost more Redis work and
+   * socket writes than everything else the correlator does per event.
+   */
   async rate(
     key: string,
     minute: number,
@@ -210,14 +219,23 @@ export class CorrelatorState {
     baselineMinutes: number,
   ): Promise<{ current: number; before: number }> {
     const k = (m: number) => `${this.prefix}rate:${key}:${m}`;
+    const memoKey = `${key}\n${minute}\n${baselineMinutes}`;
+    const now = Date.now();
+    const memo = this.#baselines.get(memoKey);
     const p = this.redis.pipeline();
     if (n > 0) p.incrby(k(minute), n).expire(k(minute), (baselineMinutes + 5) * 60);
     else p.get(k(minute));
-    const prev = Array.from({ length: baselineMinutes }, (_, j) => k(minute - 1 - j));
-    p.mget(...prev);
+    const fresh = memo === undefined || memo.until <= now;
+    if (fresh) p.mget(...Array.from({ length: baselineMinutes }, (_, j) => k(minute - 1 - j)));
     const res = (await p.exec()) ?? [];
     const current = Number(res[0]?.[1] ?? 0);
+    if (!fresh) return { current, before: memo.before };
     const before = ((res[res.length - 1]?.[1] as (string | null)[]) ?? []).reduce((s, v) => s + Number(v ?? 0), 0);
+    if (this.#baselines.size >= 10_000) {
+      for (const [mk, m] of this.#baselines) if (m.until <= now) this.#baselines.delete(mk);
+      if (this.#baselines.size >= 10_000) this.#baselines.clear();
+    }
+    this.#baselines.set(memoKey, { before, until: now + BASELINE_MEMO_MS });
     return { current, before };
   }
 
