@@ -246,11 +246,18 @@ export class Correlator {
     if (n === 0 && !replay) return out;
     const minute = Math.floor(eventMs / 60_000);
     const B = this.o.baselineMinutes;
-    for (const [scope, key, fpId] of [
+    const scopes = [
       ['fp', `${e.cluster}:fp:${fp.id}`, fp.id],
       ['reason', `${e.cluster}:reason:${ns}:${e.reason}`, ''],
-    ] as const) {
-      const { current, before } = await this.o.state.rate(key, minute, n, B);
+    ] as const;
+    const rates = await this.o.state.rates(
+      scopes.map(([, key]) => key),
+      minute,
+      n,
+      B,
+    );
+    for (const [i, [scope, key, fpId]] of scopes.entries()) {
+      const { current, before } = rates[i] as { current: number; before: number };
       const baseline = before / B;
       if (current >= this.o.stormMin && current >= this.o.stormFactor * Math.max(baseline, 1)) {
         const win = Math.floor(minute / 10);

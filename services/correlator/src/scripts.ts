@@ -168,3 +168,23 @@ redis.call('HINCRBY', ih, 'version', 1)
 redis.call('ZADD', KEYS[2], score, id)
 return { redis.call('HGETALL', ih), redis.call('SMEMBERS', ih .. ':a') }
 `;
+
+/**
+ * KEYS: minute buckets; ARGV[1] = n, ARGV[2] = TTL in seconds. Adds n to every bucket (the call that creates a
+ * bucket sets its TTL) and returns their values; with n = 0 it only reads them. One round of one command per
+ * event where INCRBY + EXPIRE per bucket were four.
+ */
+export const RATE_LUA = `
+local n = tonumber(ARGV[1])
+local out = {}
+for i, k in ipairs(KEYS) do
+  if n > 0 then
+    local v = redis.call('INCRBY', k, n)
+    if v == n then redis.call('EXPIRE', k, ARGV[2]) end
+    out[i] = v
+  else
+    out[i] = tonumber(redis.call('GET', k) or '0')
+  end
+end
+return out
+`;

@@ -1,7 +1,7 @@
 // The correlator's shared state in Redis: per-uid occurrence state, incident index keys and hashes, first-seen and
 // storm counters. All writes that must agree across replicas go through the Lua scripts (atomic).
 import { Redis } from 'ioredis';
-import { OBSERVE_LUA, RESOLVE_LUA } from './scripts.ts';
+import { OBSERVE_LUA, RATE_LUA, RESOLVE_LUA } from './scripts.ts';
 
 export interface ObserveInput {
   /** Key of the per-uid occurrence state: `<cluster>:<uid>`. */
@@ -98,6 +98,7 @@ function parseIncident(id: string, flat: unknown, members: unknown): IncidentSta
 type Scripted = Redis & {
   kecObserve(...args: (string | number)[]): Promise<unknown[]>;
   kecResolve(...args: (string | number)[]): Promise<unknown[]>;
+  kecRate(...args: (string | number)[]): Promise<unknown[]>;
 };
 
 /** How long a storm baseline (the sum of past minute buckets) is reused before it is read again. */
@@ -112,6 +113,7 @@ export class CorrelatorState {
   constructor(redis: Redis, prefix: string, o: StateOptions) {
     redis.defineCommand('kecObserve', { lua: OBSERVE_LUA });
     redis.defineCommand('kecResolve', { numberOfKeys: 2, lua: RESOLVE_LUA });
+    redis.defineCommand('kecRate', { lua: RATE_LUA });
     this.redis = redis as Scripted;
     this.prefix = prefix;
     this.o = o;
@@ -207,36 +209,45 @@ export class CorrelatorState {
   }
 
   /**
-   * Adds n to a minute bucket and returns the bucket's value and the sum of the `baselineMinutes` before it. The
-   * baseline sum is remembered for BASELINE_MEMO_MS per key and minute: those buckets are past minutes that only
-   * late events still change, and reading them for every event (30 keys twice per event) cost more Redis work and
-   * socket writes than everything else the correlator does per event.
+   * Adds n to the current minute bucket of each key (one script call for all of them) and returns, per key, the
+   * bucket's value and the sum of the `baselineMinutes` before it. The baseline sum is remembered for
+   * BASELINE_MEMO_MS per key and minute: those buckets are past minutes that only late events still change, and
+   * reading them for every event (30 keys twice per event) cost more than everything else the correlator does.
    */
-  async rate(
-    key: string,
+  async rates(
+    keys: readonly string[],
     minute: number,
     n: number,
     baselineMinutes: number,
-  ): Promise<{ current: number; before: number }> {
-    const k = (m: number) => `${this.prefix}rate:${key}:${m}`;
-    const memoKey = `${key}\n${minute}\n${baselineMinutes}`;
+  ): Promise<{ current: number; before: number }[]> {
+    const k = (key: string, m: number) => `${this.prefix}rate:${key}:${m}`;
     const now = Date.now();
-    const memo = this.#baselines.get(memoKey);
-    const p = this.redis.pipeline();
-    if (n > 0) p.incrby(k(minute), n).expire(k(minute), (baselineMinutes + 5) * 60);
-    else p.get(k(minute));
-    const fresh = memo === undefined || memo.until <= now;
-    if (fresh) p.mget(...Array.from({ length: baselineMinutes }, (_, j) => k(minute - 1 - j)));
-    const res = (await p.exec()) ?? [];
-    const current = Number(res[0]?.[1] ?? 0);
-    if (!fresh) return { current, before: memo.before };
-    const before = ((res[res.length - 1]?.[1] as (string | null)[]) ?? []).reduce((s, v) => s + Number(v ?? 0), 0);
+    const memoKeys = keys.map((key) => `${key}\n${minute}\n${baselineMinutes}`);
+    const memos = memoKeys.map((mk) => {
+      const m = this.#baselines.get(mk);
+      return m !== undefined && m.until > now ? m.before : undefined;
+    });
+    // Plain commands (auto-pipelined with those of every other event of the batch into one write).
+    const [cur, ...prev] = await Promise.all([
+      this.redis.kecRate(keys.length, ...keys.map((key) => k(key, minute)), n, (baselineMinutes + 5) * 60),
+      ...keys.map((key, i) =>
+        memos[i] === undefined
+          ? this.redis.mget(...Array.from({ length: baselineMinutes }, (_, j) => k(key, minute - 1 - j)))
+          : undefined,
+      ),
+    ]);
     if (this.#baselines.size >= 10_000) {
       for (const [mk, m] of this.#baselines) if (m.until <= now) this.#baselines.delete(mk);
       if (this.#baselines.size >= 10_000) this.#baselines.clear();
     }
-    this.#baselines.set(memoKey, { before, until: now + BASELINE_MEMO_MS });
-    return { current, before };
+    return keys.map((_, i) => {
+      let before = memos[i];
+      if (before === undefined) {
+        before = (prev[i] ?? []).reduce((s, v) => s + Number(v ?? 0), 0);
+        this.#baselines.set(memoKeys[i] as string, { before, until: now + BASELINE_MEMO_MS });
+      }
+      return { current: Number((cur as unknown[])[i] ?? 0), before };
+    });
   }
 
   /** Deletes every key under the prefix (tests). */
