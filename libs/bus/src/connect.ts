@@ -17,7 +17,7 @@ export interface ConnectBusOptions {
   root?: string;
   /** Meter for the bus metrics; default the global `metrics.getMeter('kec-bus')`. */
   meter?: Meter;
-  /** Reconnect backoff: first delay and cap in ms (default 250 and 10000, with ±20% jitter). */
+  /** Reconnect backoff: first delay and cap in ms (default 250 and 2000, NATS's own wait, with ±20% jitter). */
   reconnectDelayMs?: { initial: number; max: number };
   /** Timeout of the first connection attempt in ms (default 5000). */
   timeoutMs?: number;
@@ -45,7 +45,7 @@ export async function connectBus(opts: ConnectBusOptions): Promise<Bus> {
   const subj = subjects(root);
   const logger = (opts.logger ?? pino({ name: 'kec-bus' })).child({ component: 'bus', connection: opts.name });
   const initial = opts.reconnectDelayMs?.initial ?? 250;
-  const max = opts.reconnectDelayMs?.max ?? 10_000;
+  const max = opts.reconnectDelayMs?.max ?? 2_000;
   let attempt = 0;
   let nc: NatsConnection;
   try {
