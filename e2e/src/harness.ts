@@ -264,24 +264,36 @@ export async function sql<T = Record<string, unknown>>(port: number, statement: 
 }
 
 /** Creates a core/v1 Event in kube-sim (a canary whose arrival in the store measures recovery). */
+/** A core/v1 Event (count 1, timestamps now) about `involved` (default: a Pod that does not exist). */
+export function simEvent(
+  name: string,
+  involved: { kind: string; namespace: string; name: string; uid: string } = {
+    kind: 'Pod',
+    namespace: 'default',
+    name: 'canary',
+    uid: 'canary-pod',
+  },
+): Record<string, unknown> {
+  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  return {
+    metadata: { name, namespace: 'default' },
+    involvedObject: involved,
+    reason: 'Canary',
+    message: name,
+    type: 'Normal',
+    count: 1,
+    source: { component: 'e2e' },
+    firstTimestamp: now,
+    lastTimestamp: now,
+  };
+}
+
 export async function createSimEvent(sim: SimProc, name: string): Promise<string> {
   if (!sim.token) sim.token = /token: (\S+)/.exec(readFileSync(sim.kubeconfig, 'utf8'))?.[1] ?? '';
-  const token = sim.token;
-  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const r = await fetch(`${sim.url}/api/v1/namespaces/default/events`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      metadata: { name, namespace: 'default' },
-      involvedObject: { kind: 'Pod', namespace: 'default', name: 'canary', uid: 'canary-pod' },
-      reason: 'Canary',
-      message: name,
-      type: 'Normal',
-      count: 1,
-      source: { component: 'e2e' },
-      firstTimestamp: now,
-      lastTimestamp: now,
-    }),
+    headers: { authorization: `Bearer ${sim.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(simEvent(name)),
   });
   if (!r.ok) throw new Error(`canary ${name}: HTTP ${r.status} ${await r.text()}`);
   return ((await r.json()) as { metadata: { uid: string } }).metadata.uid;

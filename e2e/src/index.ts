@@ -12,6 +12,7 @@ export {
   ROOT,
   ready,
   scrape,
+  simEvent,
   sql,
   startKec,
   startSimProcess,

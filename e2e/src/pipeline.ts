@@ -1,11 +1,42 @@
-// The pipeline as OS processes: two watchers (Lease election), N enrichers, N correlators and one writer with the
-// sql service in the same process (the embedded store belongs to one process; see README "Why one writer").
-import { type Isolation, type KecProc, kecEnv, ready, startKec, WaitAborted, waitFor } from './harness.ts';
+// The pipeline as OS processes: two watchers (Lease election), N enrichers, N correlators and N writers, each writer
+// with the sql service in its process. One writer may use the embedded store; several share one ClickHouse engine
+// through the HTTP backend, served by tools/chdb-http in its own process (see README "Writer replicas").
+import { join } from 'node:path';
+import { type Isolation, type KecProc, kecEnv, Proc, ROOT, ready, startKec, WaitAborted, waitFor } from './harness.ts';
+
+const CHDB_HTTP_MAIN = join(ROOT, 'tools/chdb-http/src/main.ts');
+
+/** tools/chdb-http on the run's data directory: one ClickHouse engine that several writer processes share. */
+export class StoreServer {
+  readonly dataDir: string;
+  proc: Proc | undefined;
+  url = '';
+  constructor(dataDir: string) {
+    this.dataDir = dataDir;
+  }
+  /** Starts it (again on the same port after a stop, so the writers' KEC_CLICKHOUSE_URL stays right). */
+  async start(): Promise<void> {
+    const port = this.url ? new URL(this.url).port : '0';
+    this.proc = new Proc(
+      'chdb-http',
+      process.execPath,
+      [CHDB_HTTP_MAIN, '--data-dir', this.dataDir, '--port', port],
+      process.env,
+    );
+    const [, url] = await this.proc.waitOutput(/chdb-http listening on (\S+)/, 60_000);
+    this.url = url as string;
+  }
+  async stop(sig: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    await this.proc?.stop(sig, 20_000);
+  }
+}
 
 export interface PipelineOptions {
   watchers?: number;
   enrichers?: number;
   correlators?: number;
+  /** Writer replicas (default 1). More than one share a StoreServer through the HTTP backend. */
+  writers?: number;
   /** Extra env for every process (e.g. short lease settings). */
   extra?: Record<string, string>;
   /** Extra env per service name. */
@@ -17,11 +48,14 @@ export class Pipeline {
   readonly kubeconfig: string;
   readonly procs: KecProc[] = [];
   readonly opts: PipelineOptions;
+  /** The shared store when there is more than one writer. */
+  readonly store: StoreServer | undefined;
 
   constructor(iso: Isolation, kubeconfig: string, opts: PipelineOptions = {}) {
     this.iso = iso;
     this.kubeconfig = kubeconfig;
     this.opts = opts;
+    if ((opts.writers ?? 1) > 1) this.store = new StoreServer(join(iso.dataDir, 'clickhouse-server'));
   }
 
   env(service: string): NodeJS.ProcessEnv {
@@ -36,6 +70,7 @@ export class Pipeline {
       KEC_ENRICHER_RETRY_PERIOD_MS: '500',
       KEC_WRITER_BATCH_WAIT_MS: '200',
       KEC_SHUTDOWN_GRACE_MS: '10000',
+      ...(this.store ? { KEC_CLICKHOUSE_URL: this.store.url } : {}),
       ...this.opts.extra,
       ...this.opts.perService?.[service],
     });
@@ -62,8 +97,9 @@ export class Pipeline {
   async startAll(): Promise<void> {
     const o = this.opts;
     // The writer first: it provisions nothing others need, but its store takes longest to open and migrate.
+    if (this.store && !this.store.proc) await this.store.start();
     const plan: [string, number][] = [
-      ['writer', 1],
+      ['writer', o.writers ?? 1],
       ['correlator', o.correlators ?? 2],
       ['enricher', o.enrichers ?? 2],
       ['watcher', o.watchers ?? 2],
@@ -117,6 +153,7 @@ export class Pipeline {
           }),
       );
     }
+    await this.store?.stop();
     return codes;
   }
 }

@@ -1,10 +1,18 @@
-// The whole pipeline, one OS process per service replica (two watchers, two enrichers, two correlators, one
-// writer on the embedded store), against kube-sim in its own process, while the scenario driver plays every
-// scenario: the store must equal the ground truth.
+// The whole pipeline, one OS process per service replica (two watchers, two enrichers, two correlators, two
+// writers sharing one ClickHouse engine over HTTP through tools/chdb-http), against kube-sim in its own process,
+// while the scenario driver plays every scenario: the store must equal the ground truth.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { runScenarios } from '@kec/kube-sim';
-import { cleanup, type Isolation, newIsolation, type SimProc, startSimProcess } from '../src/index.ts';
+import {
+  cleanup,
+  type Isolation,
+  metricSum,
+  newIsolation,
+  type SimProc,
+  scrape,
+  startSimProcess,
+} from '../src/index.ts';
 import { Pipeline } from '../src/pipeline.ts';
 import { compareStore, expectedTotals, summary, waitForStore } from '../src/verify.ts';
 
@@ -16,7 +24,7 @@ let pipe: Pipeline;
 before(async () => {
   iso = newIsolation();
   sim = await startSimProcess(['--scenario', 'none']);
-  pipe = new Pipeline(iso, sim.kubeconfig);
+  pipe = new Pipeline(iso, sim.kubeconfig, { writers: 2 });
   await pipe.startAll();
 });
 
@@ -26,7 +34,7 @@ after(async () => {
   await cleanup(iso);
 });
 
-test('pipeline - every scenario through 7 service processes: store equals the ground truth', async (t) => {
+test('pipeline - every scenario through 8 service processes: store equals the ground truth', async (t) => {
   const t0 = Date.now();
   const { groundTruth: gt, stats } = await runScenarios({
     kubeconfig: sim.kubeconfig,
@@ -59,6 +67,10 @@ test('pipeline - every scenario through 7 service processes: store equals the gr
   assert.equal(c.gaps, 0, `no faults, so no gaps; ${line}`);
   // The correlator's own scenario tests score root cause first 51/53 (services/correlator/README.md).
   assert.ok(c.incidents.rootCauseMatched >= Math.ceil(c.incidents.expected * 0.75), line);
+  // Both writer replicas took a share of the work from the shared durable.
+  for (const w of pipe.byService('writer')) {
+    assert.ok(metricSum(await scrape(w.metricsPort), 'kec_writer_rows_written_total') > 0, `${w.name} wrote rows`);
+  }
   const codes = await pipe.stopAll();
   for (const [name, code] of Object.entries(codes)) assert.equal(code, 0, `${name} drained with exit ${code}`);
 });
