@@ -62,6 +62,8 @@ test('leader - two replicas: only the leader publishes; SIGKILL it and the stand
     const from = w.written.length;
     w.start(200);
     await waitFor('the leader publishing', async () => ((await scrape(ports[leader], PUBLISHED)) ?? 0) > 150, 15_000);
+    // The leader can get there before the standby's process serves its endpoints on a loaded machine.
+    await waitFor('the standby serving', async () => (await httpStatus(ports[standby], '/readyz')) === 200, 15_000);
     assert.equal(await scrape(ports[standby], PUBLISHED), 0, 'the standby publishes nothing');
     assert.equal(await scrape(ports[standby], 'kec_watcher_leader'), 0);
     assert.equal(await scrape(ports[leader], 'kec_watcher_leader'), 1);
@@ -91,6 +93,8 @@ test('leader - two replicas: only the leader publishes; SIGKILL it and the stand
     assert.equal(await leaseHolder(e), undefined, 'a clean shutdown releases the Lease');
   } finally {
     await w.stop();
+    // After a failed assertion, a watcher left running would hold the Lease the next test needs.
+    for (const k of Object.values(kids)) k.proc.kill('SIGKILL');
   }
 });
 
