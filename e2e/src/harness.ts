@@ -263,7 +263,6 @@ export async function sql<T = Record<string, unknown>>(port: number, statement: 
   return body.rows;
 }
 
-/** Creates a core/v1 Event in kube-sim (a canary whose arrival in the store measures recovery). */
 /** A core/v1 Event (count 1, timestamps now) about `involved` (default: a Pod that does not exist). */
 export function simEvent(
   name: string,
@@ -288,6 +287,7 @@ export function simEvent(
   };
 }
 
+/** Creates a core/v1 Event in kube-sim (a canary whose arrival in the store measures recovery). */
 export async function createSimEvent(sim: SimProc, name: string): Promise<string> {
   if (!sim.token) sim.token = /token: (\S+)/.exec(readFileSync(sim.kubeconfig, 'utf8'))?.[1] ?? '';
   const r = await fetch(`${sim.url}/api/v1/namespaces/default/events`, {

@@ -1,7 +1,8 @@
 // Faults while scenarios play through the pipeline (one process per replica, two writers sharing one ClickHouse
 // engine over HTTP) on a private NATS and Redis: SIGKILLs of random services with restarts, the leader watcher
-// killed, the store server down, Redis stopped, a NATS restart. Zero loss and zero duplicates (by uid and count, and occurrence sums); per-fault recovery
-// time = from the end of the fault until a canary Event written into kube-sim at that moment is in the store.
+// killed, the store server down, Redis stopped, a NATS restart. Zero loss and zero duplicates (by uid and count,
+// and occurrence sums); per-fault recovery time = from the end of the fault until a canary Event written into
+// kube-sim at that moment is in the store.
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, test } from 'node:test';
