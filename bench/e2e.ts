@@ -198,7 +198,7 @@ try {
   const after = new Map(procs.map((p) => [p.name, procStats(p.pid)]));
   const othersAfter = others();
 
-  // 2. live: the driver plays while kec runs (the same seed again: new Event objects, new uids).
+  // 2. live: the driver plays while kec runs (another seed: new Event objects, new uids).
   const liveMinutes = Number(values['live-minutes']);
   let live: { writes: number; playS: number; lagS: number } | undefined;
   if (liveMinutes > 0) {
