@@ -45,8 +45,9 @@ export const writerConfig = defineConfig({
     },
     maxNakDelayMs: {
       schema: int(0, 3_600_000),
-      default: 30_000,
-      description: 'Cap of the redelivery delay while the store is failing.',
+      default: 10_000,
+      description:
+        'Cap of the redelivery delay while the store is failing; it bounds how long the last retried batches wait after the store is back.',
     },
     storeRetryMs: {
       schema: int(100, 600_000),
