@@ -269,12 +269,11 @@ export class Enricher {
             for (const uid of e.uids) out.set(reqId(k, uid), { status: 'miss', detail: 'informer-current' });
             // Remembered like a 404, so the next events about this object neither wait for the informer again
             // (a fresh event is never covered without a wait) nor GET; the filler's record replaces the marker.
+            // Best effort: the answer above stands whether or not Redis takes the marker.
             if (o.notFoundTtlMs > 0)
-              await o.store.putIfAbsent(
-                k,
-                { v: 1, notFound: true, checkedAt: this.#now(), by: 'informer' },
-                o.notFoundTtlMs,
-              );
+              await o.store
+                .putIfAbsent(k, { v: 1, notFound: true, checkedAt: this.#now(), by: 'informer' }, o.notFoundTtlMs)
+                .catch(() => undefined);
             return;
           }
           const l = await this.#fetch(k, e.q);
