@@ -54,9 +54,9 @@ export const enricherConfig = defineConfig({
     },
     maxNakDelayMs: {
       schema: int(0, 3_600_000),
-      default: 10_000,
+      default: 30_000,
       description:
-        'Cap of the redelivery delay; deliveries are unlimited, so an outage never dead-letters good events. It bounds how long the last retried messages wait after an outage ends.',
+        'Cap of the redelivery delay; deliveries are unlimited, so an outage never dead-letters good events.',
     },
     maxAckPending: {
       schema: int(1, 1_000_000),

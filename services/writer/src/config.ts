@@ -45,9 +45,8 @@ export const writerConfig = defineConfig({
     },
     maxNakDelayMs: {
       schema: int(0, 3_600_000),
-      default: 10_000,
-      description:
-        'Cap of the redelivery delay while the store is failing; it bounds how long the last retried batches wait after the store is back.',
+      default: 30_000,
+      description: 'Cap of the redelivery delay while the store is failing.',
     },
     storeRetryMs: {
       schema: int(100, 600_000),
