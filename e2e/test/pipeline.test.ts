@@ -68,8 +68,8 @@ test('pipeline - every scenario through 8 service processes: store equals the gr
   // The correlator's own scenario tests score root cause first 51/53 (services/correlator/README.md), and so does
   // this suite's quick variant. The full variant repeats every scenario on the same workloads and nodes, with
   // pauses (30-120 s) shorter than the correlator's grouping window (15 min): a repeat joins the incident still open
-  // from the run before, and which repeat's root cause wins depends on timing (148, 135 and 143 of 202 in three runs), so
-  // there it is reported, not asserted.
+  // from the run before, and which repeat's root cause wins depends on timing (148, 135 and 143 of 202 in three
+  // runs), so there it is reported, not asserted.
   if (!FULL) assert.ok(c.incidents.rootCauseMatched >= Math.ceil(c.incidents.expected * 0.75), line);
   // Both writer replicas took a share of the work from the shared durable.
   for (const w of pipe.byService('writer')) {
