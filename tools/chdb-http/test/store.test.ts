@@ -112,29 +112,29 @@ function eventRow(uid: string, rv: number, count: number, at: number, reason = '
   };
 }
 
-/** services/writer rows.ts, occurrenceRow. */
+/** The event columns an occurrence row repeats (services/writer rows.ts, occurrenceRow). */
+const OCCURRENCE_COLUMNS = [
+  'cluster',
+  'namespace',
+  'uid',
+  'resource_version',
+  'watch_type',
+  'count',
+  'type',
+  'reason',
+  'regarding_kind',
+  'regarding_name',
+  'workload_kind',
+  'workload_name',
+  'node_name',
+  'severity',
+  'category',
+  'fingerprint_id',
+  'incident_id',
+] as const;
+
 function occurrenceRow(e: ReturnType<typeof eventRow>, occurrences: number) {
-  return {
-    time: e.last_timestamp,
-    cluster: e.cluster,
-    namespace: e.namespace,
-    uid: e.uid,
-    resource_version: e.resource_version,
-    watch_type: e.watch_type,
-    count: e.count,
-    occurrences,
-    type: e.type,
-    reason: e.reason,
-    regarding_kind: e.regarding_kind,
-    regarding_name: e.regarding_name,
-    workload_kind: e.workload_kind,
-    workload_name: e.workload_name,
-    node_name: e.node_name,
-    severity: e.severity,
-    category: e.category,
-    fingerprint_id: e.fingerprint_id,
-    incident_id: e.incident_id,
-  };
+  return { time: e.last_timestamp, occurrences, ...Object.fromEntries(OCCURRENCE_COLUMNS.map((c) => [c, e[c]])) };
 }
 
 /** One writer batch: events then occurrences, each with its token (services/writer batchToken's shape). */
