@@ -202,9 +202,11 @@ export async function startSimProcess(args: string[], env: NodeJS.ProcessEnv = p
   const p = new Proc('kube-sim', process.execPath, [SIM_MAIN, '--port', '0', ...args], env);
   const [, url] = await p.waitOutput(/kube-sim listening on (\S+)/, 30_000);
   const [, kubeconfig] = await p.waitOutput(/export KUBECONFIG=(\S+)/, 30_000);
-  return Object.assign(p, { url: url!, kubeconfig: kubeconfig! }) as SimProc;
+  const token = /token: (\S+)/.exec(readFileSync(kubeconfig!, 'utf8'))?.[1] ?? '';
+  return Object.assign(p, { url: url!, kubeconfig: kubeconfig!, token }) as SimProc;
 }
-export type SimProc = Proc & { url: string; kubeconfig: string; token?: string };
+/** kube-sim as a child process: its URL, kubeconfig and the bearer token in it. */
+export type SimProc = Proc & { url: string; kubeconfig: string; token: string };
 
 /** `kec run <services...>` as a child process; resolves once its telemetry port is logged. */
 export async function startKec(
@@ -289,7 +291,6 @@ export function simEvent(
 
 /** Creates a core/v1 Event in kube-sim (a canary whose arrival in the store measures recovery). */
 export async function createSimEvent(sim: SimProc, name: string): Promise<string> {
-  if (!sim.token) sim.token = /token: (\S+)/.exec(readFileSync(sim.kubeconfig, 'utf8'))?.[1] ?? '';
   const r = await fetch(`${sim.url}/api/v1/namespaces/default/events`, {
     method: 'POST',
     headers: { authorization: `Bearer ${sim.token}`, 'content-type': 'application/json' },
