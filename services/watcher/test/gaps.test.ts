@@ -76,10 +76,9 @@ test('gaps - ERROR 410 and HTTP 410 mid-watch: relist, nothing lost outside the 
   // The relist's LISTED observations carry the latest counts: downstream counts exactly the occurrences written.
   const mine = msgs.filter((m) => wr.latest.has(m.data.uid)).map((m) => m.data);
   assert.equal(replay(mine).occurrences, wr.occurrences);
-  assert.ok(
-    msgs.some((m) => m.data.watchType === 'LISTED' && wr.latest.has(m.data.uid)),
-    'relisted',
-  );
+  // The relists happened (awaited above). Their LISTED copies of versions already published are dropped by msg-id,
+  // so LISTED messages remain only for what changed between the broken watch and the LIST, which may be nothing
+  // when the watcher was caught up: the exact occurrences above are what shows the relists lost nothing.
 });
 
 test('gaps - a silent close after compaction while the watcher is cut off: relist and a gap exactly covering the loss', async () => {
@@ -111,9 +110,8 @@ test('gaps - a silent close after compaction while the watcher is cut off: relis
   checkGaps(gaps, missing);
   // The gap starts at the last observation the watcher published before it was cut off.
   const g = fresh[0]!.data;
-  const beforeGap = msgs.filter(
-    (x) => x.seq < fresh[0]!.seq && compareResourceVersion(x.data.resourceVersion, g.fromResourceVersion) <= 0,
-  );
+  // (Raw and gap records are in different streams: their sequence numbers do not compare.)
+  const beforeGap = msgs.filter((x) => compareResourceVersion(x.data.resourceVersion, g.fromResourceVersion) <= 0);
   assert.ok(beforeGap.length > 0);
   const mine = msgs.filter((x) => wr.latest.has(x.data.uid)).map((x) => x.data);
   assert.equal(replay(mine).occurrences, wr.occurrences, 'current state recovered by the relist');
