@@ -1,8 +1,11 @@
 // ./dev up --demo: kube-sim with the scenario driver, then `kec run all` against it (embedded store), and where to
-// look. Both are child processes; Ctrl-C (SIGINT/SIGTERM) drains kec first, then stops kube-sim (which writes its
-// ground truth). The demo is throwaway: its streams (prefix DEMO_), KV bucket, Redis keys and data dir are reset
-// at start. Env: KEC_DEMO_ROOT / KEC_DEMO_PREFIX / KEC_DEMO_DATA_DIR / KEC_DEMO_RATE / KEC_DEMO_SPEED (the test sets
-// random ones), KEC_METRICS_PORT (9464) and KEC_SQL_PORT (9465).
+// look. Both are child processes in their own process groups, so a terminal's Ctrl-C (SIGINT to the foreground
+// group) reaches only the demo, which then drains kec first and stops kube-sim after it (which writes its ground
+// truth): each child gets one signal, in that order. A second Ctrl-C stops both at once. The demo keeps to its own
+// subject root (`kecdemo`) and stream prefix (`DEMO_`), so it never claims the subjects of a real kec on the same
+// NATS; its streams, KV bucket, Redis keys and data dir are reset at start. Env: KEC_DEMO_ROOT / KEC_DEMO_PREFIX /
+// KEC_DEMO_REDIS_PREFIX / KEC_DEMO_DATA_DIR / KEC_DEMO_RATE / KEC_DEMO_SPEED (the test sets some), KEC_METRICS_PORT (9464) and
+// KEC_SQL_PORT (9465).
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanup, type Isolation, kecEnv, ROOT, ready, sql, startKec, startSimProcess, waitFor } from './harness.ts';
@@ -10,9 +13,9 @@ import { cleanup, type Isolation, kecEnv, ROOT, ready, sql, startKec, startSimPr
 const env = process.env;
 const iso: Isolation = {
   id: 'demo',
-  root: env.KEC_DEMO_ROOT || 'kec',
+  root: env.KEC_DEMO_ROOT || 'kecdemo',
   prefix: env.KEC_DEMO_PREFIX || 'DEMO_',
-  redisPrefix: `${env.KEC_DEMO_ROOT || 'kec'}:demo:`,
+  redisPrefix: env.KEC_DEMO_REDIS_PREFIX || `${env.KEC_DEMO_ROOT || 'kecdemo'}:demo:`,
   kvBucket: `${env.KEC_DEMO_PREFIX || 'DEMO_'}kec_watch`.replace(/[^-_a-zA-Z0-9]/g, '_'),
   dataDir: env.KEC_DEMO_DATA_DIR || join(ROOT, '.run/demo'),
   cluster: 'demo',
@@ -33,17 +36,21 @@ process.on('uncaughtException', (err) => {
   process.stderr.write(`demo failed: ${err.stack ?? err}\n`);
   process.exit(1);
 });
+// The children are in their own process groups, so a signal that kills the demo would not reach them: until kec
+// is up, a signal takes them down and exits; from then on it drains (below).
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+for (const signal of SIGNALS) {
+  process.on(signal, () => {
+    say(`\n${signal} while starting: stopping`);
+    process.exit(1);
+  });
+}
 
-const sim = await startSimProcess([
-  '--scenario',
-  'all',
-  '--rate',
-  env.KEC_DEMO_RATE || '20',
-  '--speed',
-  env.KEC_DEMO_SPEED || '10',
-  '--seed',
-  '7',
-]);
+const sim = await startSimProcess(
+  ['--scenario', 'all', '--rate', env.KEC_DEMO_RATE || '20', '--speed', env.KEC_DEMO_SPEED || '10', '--seed', '7'],
+  process.env,
+  { detached: true },
+);
 children.push(sim);
 say(`kube-sim (pid ${sim.pid}) on ${sim.url}, playing every scenario; KUBECONFIG=${sim.kubeconfig}`);
 const kecE = kecEnv(iso, sim.kubeconfig, {
@@ -57,12 +64,13 @@ const kecE = kecEnv(iso, sim.kubeconfig, {
 // would reserve ~28 GB for a throwaway demo, so its streams are capped at KEC_DEMO_STREAM_MAX_BYTES (1 GiB).
 const demoMaxBytes = env.KEC_DEMO_STREAM_MAX_BYTES || String(1024 ** 3);
 for (const s of ['WATCHER', 'ENRICHER', 'CORRELATOR', 'WRITER']) kecE[`KEC_${s}_STREAM_MAX_BYTES`] = demoMaxBytes;
-const kecStarting = startKec('kec', ['all'], kecE);
+const kecStarting = startKec('kec', ['all'], kecE, { detached: true });
 const kec = await kecStarting.catch(async (err: unknown) => {
   await sim.stop('SIGTERM', 5000);
   throw err;
 });
 children.push(kec);
+say(`kec (pid ${kec.pid}) starting: kec run all`);
 kec.child.stdout?.pipe(process.stdout);
 kec.child.stderr?.pipe(process.stderr);
 
@@ -76,8 +84,16 @@ async function stop(reason: string): Promise<never> {
   say(`kec exited ${kecCode}, kube-sim exited ${simCode}`);
   process.exit(kecCode === 0 && simCode === 0 ? 0 : 1);
 }
-process.on('SIGINT', () => void stop('SIGINT'));
-process.on('SIGTERM', () => void stop('SIGTERM'));
+/** A second Ctrl-C: kec's second signal makes it exit at once; kube-sim is stopped; the demo exits 1. */
+async function stopNow(signal: NodeJS.Signals): Promise<void> {
+  say(`\n${signal} again: stopping kec and kube-sim now, without draining`);
+  await Promise.all([kec.stop('SIGTERM', 3000), sim.stop('SIGINT', 3000)]);
+  process.exit(1);
+}
+for (const signal of SIGNALS) {
+  process.removeAllListeners(signal);
+  process.on(signal, () => void (stopping ? stopNow(signal) : stop(signal)));
+}
 void kec.exited.then((code) => {
   if (!stopping) void stop(`kec exited on its own (${code})`);
 });

@@ -143,9 +143,20 @@ export class Proc {
   exitCode: number | null | undefined;
   signal: NodeJS.Signals | null = null;
 
-  constructor(name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd = ROOT) {
+  /** In its own process group (`detached`): a terminal's Ctrl-C, sent to the foreground group, does not reach it. */
+  readonly detached: boolean;
+
+  constructor(
+    name: string,
+    cmd: string,
+    args: string[],
+    env: NodeJS.ProcessEnv,
+    cwd = ROOT,
+    opts: { detached?: boolean } = {},
+  ) {
     this.name = name;
-    this.child = spawn(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.detached = opts.detached ?? false;
+    this.child = spawn(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: this.detached });
     const keep = (d: Buffer) => {
       this.output += d.toString('utf8');
       if (this.output.length > 4_000_000) this.output = this.output.slice(-2_000_000);
@@ -173,6 +184,17 @@ export class Proc {
     if (this.alive) this.child.kill(sig);
   }
 
+  /** Signals its whole process group, as a terminal's Ctrl-C does (only for a detached process: it leads a group). */
+  killGroup(sig: NodeJS.Signals): void {
+    if (!this.detached) throw new Error(`${this.name} is not a group leader (start it with detached: true)`);
+    if (!this.alive) return;
+    try {
+      process.kill(-this.pid, sig);
+    } catch {
+      // already gone
+    }
+  }
+
   /** Waits for the process to exit, SIGKILLing it after `timeoutMs`. */
   async stop(sig: NodeJS.Signals = 'SIGTERM', timeoutMs = 30_000): Promise<number | null> {
     if (!this.alive) return this.exitCode ?? null;
@@ -198,8 +220,12 @@ export class Proc {
 }
 
 /** kube-sim (and optionally the scenario driver) as a child process; resolves once it printed its kubeconfig. */
-export async function startSimProcess(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<SimProc> {
-  const p = new Proc('kube-sim', process.execPath, [SIM_MAIN, '--port', '0', ...args], env);
+export async function startSimProcess(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  opts: { detached?: boolean } = {},
+): Promise<SimProc> {
+  const p = new Proc('kube-sim', process.execPath, [SIM_MAIN, '--port', '0', ...args], env, ROOT, opts);
   const [, url] = await p.waitOutput(/kube-sim listening on (\S+)/, 30_000);
   const [, kubeconfig] = await p.waitOutput(/export KUBECONFIG=(\S+)/, 30_000);
   const token = /token: (\S+)/.exec(readFileSync(kubeconfig!, 'utf8'))?.[1] ?? '';
@@ -213,10 +239,10 @@ export async function startKec(
   name: string,
   services: string[],
   env: NodeJS.ProcessEnv,
-  opts: { nodeOptions?: string } = {},
+  opts: { nodeOptions?: string; detached?: boolean } = {},
 ): Promise<KecProc> {
   const e = opts.nodeOptions ? { ...env, NODE_OPTIONS: opts.nodeOptions } : env;
-  const p = new Proc(name, KEC_BIN, ['run', ...services], e);
+  const p = new Proc(name, KEC_BIN, ['run', ...services], e, ROOT, { detached: opts.detached ?? false });
   // A fixed port is known; port 0 is read from the log line (which needs KEC_LOG_LEVEL info).
   const fixed = (v: string | undefined) => (v && v !== '0' ? Number(v) : undefined);
   const metricsPort =

@@ -47,6 +47,7 @@ export {
   type StreamSpecOptions,
   streamSpec,
   streamSpecs,
+  subjectsCollide,
   withoutShrinks,
 } from './streams.ts';
 export {

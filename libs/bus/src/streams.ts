@@ -237,6 +237,46 @@ export function withoutShrinks<T extends Partial<StreamSpec>>(
   return { spec: out, kept };
 }
 
+/** Whether two subjects (with `*` and `>` wildcards) can match a common subject. */
+export function subjectsCollide(a: string, b: string): boolean {
+  const x = a.split('.');
+  const y = b.split('.');
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    const s = x[i];
+    const t = y[i];
+    if (s === '>' || t === '>') return s !== undefined && t !== undefined;
+    if (s === undefined || t === undefined) return false;
+    if (s !== '*' && t !== '*' && s !== t) return false;
+  }
+  return true;
+}
+
+/** Other streams whose subjects overlap the wanted stream's, with the overlapping subjects. */
+async function overlappingStreams(
+  jsm: JetStreamManager,
+  wanted: StreamSpec,
+): Promise<Array<{ name: string; subjects: string[] }>> {
+  const out: Array<{ name: string; subjects: string[] }> = [];
+  for await (const s of jsm.streams.list()) {
+    if (s.config.name === wanted.name) continue;
+    const hit = (s.config.subjects ?? []).filter((t) => (wanted.subjects ?? []).some((w) => subjectsCollide(t, w)));
+    if (hit.length > 0) out.push({ name: s.config.name, subjects: hit });
+  }
+  return out;
+}
+
+function overlapError(wanted: StreamSpec, holders: Array<{ name: string; subjects: string[] }>, cause: unknown) {
+  const list = holders.map((h) => `${h.name} (${h.subjects.join(', ')})`).join(', ');
+  const first = holders[0]!.name;
+  return new ProvisionError(
+    `stream ${wanted.name}: cannot be created: its subjects ${(wanted.subjects ?? []).join(', ')} are held by ` +
+      `stream ${list}. If that stream is left over (e.g. from an older demo), delete it: \`nats stream rm ${first}\`; ` +
+      'if it belongs to another kec on this NATS, give this one its own subject root and stream prefix ' +
+      '(KEC_<SERVICE>_SUBJECT_ROOT, KEC_<SERVICE>_STREAM_PREFIX)',
+    { cause },
+  );
+}
+
 /**
  * Creates the stream, or updates it when a managed field differs. Never deletes a stream or its data:
  * a change the server cannot apply in place (storage, retention) is a ProvisionError, and the limits in
@@ -262,6 +302,8 @@ export async function ensureStream(
       try {
         return { result: 'created', info: await jsm.streams.add(wanted) };
       } catch (err) {
+        const holders = await overlappingStreams(jsm, wanted).catch(() => []);
+        if (holders.length > 0) throw overlapError(wanted, holders, err);
         // Another replica may have created it at the same moment: look again.
         if (attempt < 2 && err instanceof JetStreamApiError) continue;
         throw new ProvisionError(`stream ${name}: create failed`, { cause: err });

@@ -11,6 +11,7 @@ import {
   ProvisionError,
   STREAM_CATALOGUE,
   streamSpecs,
+  subjectsCollide,
   withoutShrinks,
 } from '../src/index.ts';
 import { testBus } from './helpers.ts';
@@ -94,6 +95,32 @@ test('streams - ensureStream never lowers a limit of an existing stream, so a sm
   assert.equal(grown.info.config.max_bytes, 2 * 1024 * 1024);
   assert.equal(grown.info.config.max_msgs, -1);
   assert.equal(grown.info.state.messages, 20);
+});
+
+test('streams - a stream whose subjects another stream holds fails naming that stream and what to do', async (t) => {
+  const tb = await testBus();
+  t.after(() => tb.cleanup());
+  const held = await tb.stream('KEC_RAW'); // what a demo left behind: its own prefix, the same subjects
+  const mine = { ...held, name: `${tb.prefix}OTHER_KEC_RAW` };
+  await assert.rejects(
+    ensureStream(tb.bus.jsm, mine),
+    (e: unknown) =>
+      e instanceof ProvisionError &&
+      e.message.includes(`are held by stream ${held.name} (${held.subjects![0]})`) &&
+      e.message.includes(`nats stream rm ${held.name}`) &&
+      e.message.includes('KEC_<SERVICE>_SUBJECT_ROOT'),
+  );
+});
+
+test('streams - subjectsCollide follows NATS wildcards', () => {
+  assert.ok(subjectsCollide('kec.raw.>', 'kec.raw.>'));
+  assert.ok(subjectsCollide('kec.raw.>', 'kec.raw.c.ns.Pod'));
+  assert.ok(subjectsCollide('kec.*.c', 'kec.raw.>'));
+  assert.ok(subjectsCollide('>', 'a'));
+  assert.ok(!subjectsCollide('kec.raw.>', 'kec.raw'));
+  assert.ok(!subjectsCollide('kec.raw.>', 'kecdemo.raw.>'));
+  assert.ok(!subjectsCollide('a.b', 'a.b.c'));
+  assert.ok(!subjectsCollide('a.*', 'a.b.c'));
 });
 
 test('streams - withoutShrinks treats -1 and max_age 0 as unlimited', () => {
