@@ -19,7 +19,7 @@ test('rules check - a valid file passes, an invalid one prints file:line, rule i
     let err = '';
     const ctx = { env: {}, stdout: (t: string) => (out += t), stderr: (t: string) => (err += t) };
     assert.equal(await runCli(['node', 'kec', 'rules', 'check', good], ctx), 0);
-    assert.match(out, /good\.yaml: ok \(1 rules; rule set 2026\.11\.1\+7/);
+    assert.match(out, /good\.yaml: ok \(1 rules; rule set 2026\.12\.1\+7/);
     const orig = process.stderr.write.bind(process.stderr);
     let captured = '';
     process.stderr.write = ((c: string) => {
