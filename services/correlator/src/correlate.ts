@@ -160,7 +160,16 @@ export class Correlator {
   async process(e: EnrichedEvent): Promise<Output> {
     const labels = e.enrichment.object?.labels ?? {};
     const c = this.o.rules.classify(e, labels);
-    const fp = fingerprint(e);
+    const fp = fingerprint({
+      reason: e.reason,
+      note: e.note,
+      regarding: e.regarding,
+      names: {
+        workload: e.enrichment.workload?.name,
+        node: e.enrichment.node?.name,
+        host: e.deprecatedSource?.host,
+      },
+    });
     const r = e.regarding;
     const ns = r.namespace || (r.kind === 'Node' ? '' : e.namespace);
     const lastMs = ms(e.lastTimestamp);

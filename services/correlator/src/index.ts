@@ -20,7 +20,7 @@ export {
   incidentPayload,
   PATTERN_SCHEMA,
 } from './correlate.ts';
-export type { Fingerprint } from './fingerprint.ts';
+export type { Fingerprint, FingerprintInput, FingerprintNames } from './fingerprint.ts';
 export { fingerprint, fingerprintId, messageTemplate } from './fingerprint.ts';
 export type { CorrelatorMetrics } from './metrics.ts';
 export { correlatorMetrics } from './metrics.ts';

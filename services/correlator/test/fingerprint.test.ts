@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fingerprint, messageTemplate } from '../src/index.ts';
+import { DIFFERENT, SAME } from './fingerprint-cases.ts';
 
 const fp = (reason: string, kind: string, note: string) => fingerprint({ reason, note, regarding: { kind } });
 
@@ -50,10 +51,10 @@ test('fingerprint - real messages: variable parts replaced', () => {
     ],
     [
       'Successfully assigned shop/web-7d9f8c6b5d-x2k4p to ip-10-0-1-23.eu-west-1.compute.internal',
-      'Successfully assigned shop/web-<hash>-<id> to <host>.eu-west-<n>.compute.internal',
+      'Successfully assigned <ns>/<name> to <host>',
     ],
-    ['Created pod: web-7d9f8c6b5d-x2k4p', 'Created pod: web-<hash>-<id>'],
-    ['Scaled up replica set web-7d9f8c6b5d from 3 to 5', 'Scaled up replica set web-<hash> from <n> to <n>'],
+    ['Created pod: web-7d9f8c6b5d-x2k4p', 'Created pod: <pod>'],
+    ['Scaled up replica set web-7d9f8c6b5d from 3 to 5', 'Scaled up replica set <replicaset> from <n> to <n>'],
     [
       'Readiness probe failed: Get "http://10.42.1.17:8080/ready": dial tcp 10.42.1.17:8080: connect: connection refused',
       'Readiness probe failed: Get "<q>": dial tcp <ip>: connect: connection refused',
@@ -83,4 +84,27 @@ test('fingerprint - real messages: variable parts replaced', () => {
     ['Stopping container web', 'Stopping container web'],
   ];
   for (const [msg, want] of cases) assert.equal(messageTemplate(msg), want);
+});
+
+test('fingerprint - one kind of problem on different objects groups (case table)', () => {
+  for (const [name, a, b] of SAME) {
+    const x = fingerprint(a);
+    const y = fingerprint(b);
+    assert.equal(x.id, y.id, `${name}:\n  ${x.template}\n  ${y.template}`);
+  }
+});
+
+test('fingerprint - different problems under one reason stay apart (case table)', () => {
+  for (const [name, a, b] of DIFFERENT) assert.notEqual(fingerprint(a).id, fingerprint(b).id, name);
+});
+
+test("fingerprint - the event's own names: object, workload and node, whole names only", () => {
+  const t = (note: string) => messageTemplate(note, { object: 'kafka', workload: 'kafka', node: 'worker-3' });
+  assert.equal(
+    t('create Pod kafka-2 in StatefulSet kafka successful'),
+    'create Pod <object>-<n> in StatefulSet <object> successful',
+  );
+  assert.equal(t('Node worker-3 status is now: NodeReady'), 'Node <host> status is now: NodeReady');
+  // a longer word that starts with the name is not the name
+  assert.equal(t('kafka-connect is down'), 'kafka-connect is down');
 });
