@@ -70,7 +70,7 @@ export function webhookNotifier(cfg: WebhookReceiverConfig, source: SecretSource
       const headers: Record<string, string> = { ...cfg.headers };
       let body: string;
       if (mode === 'structured') {
-        headers['content-type'] = 'application/cloudevents+json; charset=UTF-8';
+        headers['content-type'] = 'application/cloudevents+json; charset=utf-8';
         body = JSON.stringify({ ...attrs, data: n });
       } else {
         const { datacontenttype, ...rest } = attrs;
