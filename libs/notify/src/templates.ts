@@ -41,7 +41,10 @@ export interface TemplateContext {
   severity: string;
   /** commonAnnotations.summary, else the first alert's summary, else the alertname. */
   summary: string;
-  /** The first alert's generatorURL, else externalURL, else ''. */
+  /**
+   * The first alert's generatorURL, else externalURL, else '': only http(s) URLs, not escaped as text but with the
+   * characters that would end a markdown or Slack link (space, `(`, `)`, `<`, `>`, `|`, `"`, backslash) percent-encoded.
+   */
   link: string;
   /** Counts summed over the alerts (e.g. occurrences). */
   counts: Record<string, number>;
@@ -60,6 +63,12 @@ function highestSeverity(n: Notification): string {
     }
   }
   return name;
+}
+
+/** An http(s) URL safe inside a markdown or Slack link; '' for anything else. */
+export function safeUrl(url: string): string {
+  if (!/^https?:\/\//i.test(url)) return '';
+  return url.replace(/[\s()<>|"\\]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
 }
 
 function escapeDeep<T>(v: T, esc: Escaper): T {
@@ -97,10 +106,12 @@ export function templateContext(n: Notification, esc: Escaper): TemplateContext 
     resolvedCount: resolved.length,
     severity: n.commonLabels.severity ?? highestSeverity(n),
     summary: n.commonAnnotations.summary ?? first?.annotations.summary ?? n.commonLabels.alertname ?? n.groupKey,
-    link: first?.generatorURL ?? n.externalURL ?? '',
+    link: '',
     counts,
   };
-  return escapeDeep(ctx, esc);
+  const out = escapeDeep(ctx, esc);
+  out.link = safeUrl(first?.generatorURL ?? n.externalURL ?? '');
+  return out;
 }
 
 function newEnv(): typeof Handlebars {

@@ -123,6 +123,12 @@ test('templates - values are escaped for the target format; user templates overr
   assert.equal(t.title(n), 'T: pod <b>web_1</b> / ERROR');
   assert.match(t.markdown(n), /### \[FIRING\] pod \\<b\\>web\\_1\\<\/b\\>/);
   assert.match(t.markdown(n), /\*\*Root cause:\*\* OOM/);
+  // Links are not escaped as text, but what would end a markdown link is percent-encoded.
+  n.alerts[0]!.generatorURL = 'https://kec.example/i/a_(1) x';
+  assert.match(t.markdown(n), /\n\n\[Open in kec\]\(https:\/\/kec\.example\/i\/a_%281%29%20x\)$/);
+  n.alerts[0]!.generatorURL = 'javascript:alert(1)';
+  n.externalURL = undefined;
+  assert.doesNotMatch(t.markdown(n), /Open in kec/);
   assert.throws(
     () => compileTemplates('d', DINGTALK_TEMPLATES, { title: '{{#if x}}unclosed' }, {}),
     (e: unknown) =>

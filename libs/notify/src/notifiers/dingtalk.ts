@@ -34,7 +34,7 @@ export const DINGTALK_TEMPLATES = {
     '{{#if commonAnnotations.affected}}- **Affected:** {{join (lines commonAnnotations.affected) ", "}}\n{{/if}}' +
     '{{#each counts}}- **{{@key}}:** {{this}}\n{{/each}}' +
     '- **Alerts:** {{firingCount}} firing, {{resolvedCount}} resolved{{#if truncatedAlerts}} (+{{truncatedAlerts}} more){{/if}}\n' +
-    '{{#if link}}\n[Open in kec]({{link}}){{/if}}',
+    '{{#if link}}\n\n[Open in kec]({{link}}){{/if}}',
 } as const;
 
 type DingtalkKey = keyof typeof DINGTALK_TEMPLATES;
