@@ -11,6 +11,7 @@ const files = globSync([
   'libs/*/test/**/*.test.ts',
   'services/*/test/**/*.test.ts',
   'tools/*/test/**/*.test.ts',
+  'deploy/test/**/*.test.ts',
   'e2e/test/**/*.test.ts',
 ])
   .filter((f) => prefixes.length === 0 || prefixes.some((p) => f.startsWith(p)))
