@@ -19,3 +19,5 @@ export {
   WaitAborted,
   waitFor,
 } from './harness.ts';
+export { freePort, PrivateServer, reachable } from './infra.ts';
+export { makePki, type Pki } from './pki.ts';

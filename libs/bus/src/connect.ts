@@ -5,11 +5,17 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { type Meter, metrics } from '@opentelemetry/api';
 import { type Logger, pino } from 'pino';
 import { BusConnectError } from './errors.ts';
+import { type NatsSecurity, parseServers, scrubSecrets, securityOptions } from './security.ts';
 import { DEFAULT_ROOT, type Subjects, subjects } from './subjects.ts';
 
 export interface ConnectBusOptions {
-  /** NATS URL(s), e.g. `nats://127.0.0.1:4222` (comma-separated for several servers). */
+  /**
+   * NATS URL(s), e.g. `nats://127.0.0.1:4222` (comma-separated for the nodes of a cluster; the client reconnects
+   * across them). A `user:password@` in a URL is used unless `security.user` is set; a `tls://` URL requires TLS.
+   */
   url: string;
+  /** Credentials and TLS (see `natsSecurity` for the shared config keys). */
+  security?: NatsSecurity;
   /** Connection name shown by the server (`nats server report connections`), e.g. the service name. */
   name: string;
   logger?: Logger;
@@ -47,10 +53,16 @@ export async function connectBus(opts: ConnectBusOptions): Promise<Bus> {
   const initial = opts.reconnectDelayMs?.initial ?? 250;
   const max = opts.reconnectDelayMs?.max ?? 2_000;
   let attempt = 0;
+  const parsed = parseServers(opts.url);
+  const security = securityOptions(parsed, opts.security);
+  const where = parsed.display;
+  const reason = (cause: unknown): string =>
+    scrubSecrets((cause as Error)?.message ?? String(cause), parsed, opts.security);
   let nc: NatsConnection;
   try {
     nc = await connect({
-      servers: opts.url.split(',').map((s) => s.trim()),
+      ...security,
+      servers: parsed.servers,
       name: opts.name,
       maxReconnectAttempts: -1,
       timeout: opts.timeoutMs ?? 5_000,
@@ -61,7 +73,7 @@ export async function connectBus(opts: ConnectBusOptions): Promise<Bus> {
       },
     });
   } catch (cause) {
-    throw new BusConnectError(`cannot connect to NATS at ${opts.url}`, { cause });
+    throw new BusConnectError(`NATS: cannot connect to ${where}: ${reason(cause)}`, { cause });
   }
   void (async () => {
     for await (const s of nc.status()) {
@@ -101,11 +113,11 @@ export async function connectBus(opts: ConnectBusOptions): Promise<Bus> {
     jsm = await jetstreamManager(nc);
   } catch (cause) {
     await nc.close();
-    throw new BusConnectError(`JetStream is not available at ${opts.url}`, { cause });
+    throw new BusConnectError(`NATS: JetStream is not available at ${where}: ${reason(cause)}`, { cause });
   }
   const js = jetstream(nc);
   const kvm = new Kvm(js);
-  logger.info({ server: nc.info?.version, root }, 'nats connected');
+  logger.info({ server: nc.info?.version, servers: where, tls: security.tls !== undefined, root }, 'nats connected');
   let closing: Promise<void> | undefined;
   return {
     nc,

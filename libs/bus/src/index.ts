@@ -33,6 +33,14 @@ export {
   toPublishError,
 } from './publisher.ts';
 export {
+  type NatsSecurity,
+  type NatsSecurityConfig,
+  natsSecurity,
+  type ParsedServers,
+  parseServers,
+  securityOptions,
+} from './security.ts';
+export {
   type ConsumerSpec,
   configDiff,
   consumerSpec,

@@ -1,5 +1,8 @@
 // @kec/cache: the Redis object cache of kec (compact records of pods, nodes, namespaces and workloads, tombstones,
 // sync state) and the kec.enriched/v1 payload schema.
+
+export type { RedisSecurity, RedisSecurityConfig } from './connection.ts';
+export { isRedisAuthError, redisConnection, redisSecurity, redisTarget } from './connection.ts';
 export type {
   EnrichedEvent,
   EnrichedNode,

@@ -2,6 +2,7 @@
 // marker and sync state); every enricher replica reads through it (batched MGET). Commands fail fast while Redis is
 // unreachable (no offline queue) so callers can pass events through; the client reconnects on its own.
 import { Redis } from 'ioredis';
+import { isRedisAuthError, type RedisSecurity, redisConnection, redisTarget } from './connection.ts';
 import { CacheUnavailableError } from './errors.ts';
 import { type CacheKeys, cacheKeys, DEFAULT_PREFIX } from './keys.ts';
 import type { CacheEntry, CacheRecord, NotFoundRecord } from './record.ts';
@@ -9,11 +10,14 @@ import type { CacheEntry, CacheRecord, NotFoundRecord } from './record.ts';
 export interface CacheLogger {
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
+  error?(obj: object, msg?: string): void;
 }
 
 export interface CacheStoreOptions {
   /** redis://[user:pass@]host:port[/db] */
   url: string;
+  /** ACL user/password and TLS (see `redisSecurity` for the shared config keys). */
+  security?: RedisSecurity;
   cluster: string;
   /** Key prefix; default `kec:cache:`. Tests use a random one. */
   prefix?: string;
@@ -55,7 +59,9 @@ export class CacheStore {
   static async connect(opts: CacheStoreOptions): Promise<CacheStore> {
     const keys = cacheKeys(opts.prefix ?? DEFAULT_PREFIX, opts.cluster);
     const log = opts.logger ?? noop;
-    const redis = new Redis(opts.url, {
+    const conn = redisConnection(opts.url, opts.security);
+    const redis = new Redis(conn.url, {
+      ...conn.options,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       commandTimeout: opts.commandTimeoutMs ?? 1000,
@@ -71,7 +77,20 @@ export class CacheStore {
       if (wasReady) log.info({}, 'redis connection restored');
       wasReady = true;
     });
+    let authReported = false;
     redis.on('error', (err: Error) => {
+      if (isRedisAuthError(err)) {
+        // Wrong credentials do not fix themselves: say so loudly, once, without the secret.
+        if (!authReported)
+          (log.error ?? log.warn).call(
+            log,
+            { err: err.message, redis: redisTarget(opts.url) },
+            'redis refused the credentials',
+          );
+        authReported = true;
+        wasReady = false;
+        return;
+      }
       // ioredis emits every failed (re)connect; log once per outage.
       if (wasReady && redis.status !== 'ready') {
         log.warn({ err: err.message }, 'redis unavailable; reconnecting');

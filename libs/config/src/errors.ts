@@ -1,7 +1,8 @@
 // Errors of @kec/config. A bad configuration is never retryable: the process must exit and be fixed.
 
 /** Where a configuration value came from. */
-export type ConfigSource = 'env' | 'file' | 'default';
+/** `secret-file`: a secret read from the file named by `KEC_<KEY>_FILE` (or `<key>File` in the YAML file). */
+export type ConfigSource = 'env' | 'file' | 'secret-file' | 'default';
 
 export interface ConfigErrorOptions extends ErrorOptions {
   /** The name the user wrote: the env var (`KEC_METRICS_PORT`), the YAML key (`watcher.pageSize`) or the file path. */

@@ -47,6 +47,16 @@ function readYaml(path: string): Mapping {
   return doc;
 }
 
+/** Reads a secret from a file (a mounted Secret); one trailing newline is dropped. The error names the path only. */
+function readSecret(key: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new ConfigError({ key, reason: `cannot read the secret file ${path} (${code})`, cause: err });
+  }
+}
+
 /** Masks the password of every URL in a string: `redis://:s3cret@h:6379` -> `redis://:***@h:6379`. */
 export function maskUrlSecrets(text: string): string {
   return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:@/\s,]*:)[^@/\s,]*@/gi, '$1***@');
@@ -107,11 +117,13 @@ function check(key: CompiledKey, raw: unknown, source: 'env' | 'file', file: str
 
 function fileSection(spec: ConfigSpec, path: string): Mapping {
   const doc = readYaml(path);
+  // Secret keys may also be given as `<key>File` (a path); the error lists only the plain names.
+  const accepted = new Set(spec.compiled.flatMap((k) => (k.definition.secret ? [k.name, `${k.name}File`] : [k.name])));
   const known = new Set(spec.compiled.map((k) => k.name));
   if (spec.section === undefined) {
     // Top-level scalars are shared keys; a mapping is a service section, checked by that service's spec.
     for (const [name, value] of Object.entries(doc)) {
-      if (!known.has(name) && !isMapping(value)) {
+      if (!accepted.has(name) && !isMapping(value)) {
         throw new ConfigError({ key: name, file: path, reason: `unknown key (known: ${[...known].join(', ')})` });
       }
     }
@@ -123,7 +135,7 @@ function fileSection(spec: ConfigSpec, path: string): Mapping {
     throw new ConfigError({ key: spec.section, file: path, reason: 'must be a mapping of the section keys' });
   }
   for (const name of Object.keys(section)) {
-    if (!known.has(name)) {
+    if (!accepted.has(name)) {
       throw new ConfigError({
         key: `${spec.section}.${name}`,
         file: path,
@@ -146,8 +158,11 @@ export function resolveConfig(spec: ConfigSpec, options: LoadConfigOptions): Res
     // A section owns its env prefix: a KEC_WATCHER_* name that is no key is a typo, not someone else's setting.
     const prefix = `KEC_${spec.section.toUpperCase()}_`;
     const knownEnv = new Set(spec.compiled.map((k) => k.env));
+    const acceptedEnv = new Set(
+      spec.compiled.flatMap((k) => (k.definition.secret ? [k.env, `${k.env}_FILE`] : [k.env])),
+    );
     for (const name of Object.keys(env).sort()) {
-      if (name.startsWith(prefix) && !knownEnv.has(name)) {
+      if (name.startsWith(prefix) && !acceptedEnv.has(name)) {
         throw new ConfigError({ key: name, reason: `unknown key (known: ${[...knownEnv].join(', ')})` });
       }
     }
@@ -156,6 +171,18 @@ export function resolveConfig(spec: ConfigSpec, options: LoadConfigOptions): Res
   return spec.compiled.map((key): ResolvedEntry => {
     const e = envValue(key.env);
     if (e !== undefined) return { key, value: check(key, e, 'env', file), source: 'env' };
+    if (key.definition.secret) {
+      // A secret may come from a mounted file: KEC_<KEY>_FILE, or `<key>File` in the YAML file.
+      const envPath = envValue(`${key.env}_FILE`);
+      if (envPath !== undefined) {
+        return { key, value: check(key, readSecret(`${key.env}_FILE`, envPath), 'env', file), source: 'secret-file' };
+      }
+      const filePath = fromFile[`${key.name}File`];
+      if (typeof filePath === 'string' && filePath !== '') {
+        const value = check(key, readSecret(`${key.yamlPath}File`, filePath), 'file', file);
+        return { key, value, source: 'secret-file' };
+      }
+    }
     const f = fromFile[key.name];
     if (f !== undefined && f !== null) return { key, value: check(key, f, 'file', file), source: 'file' };
     if (key.definition.default !== undefined) return { key, value: key.definition.default, source: 'default' };

@@ -22,14 +22,95 @@ export const sharedConfigSpec = defineConfig({
       description:
         'NATS server(s) with JetStream; a comma-separated list for a cluster. Credentials in the URL are masked in output.',
     },
+    natsUser: {
+      schema: Type.String({ minLength: 1 }),
+      description: 'NATS user name (with natsPassword). A user:password in KEC_NATS_URL is used when this is unset.',
+    },
+    natsPassword: {
+      schema: Type.String({ minLength: 1 }),
+      secret: true,
+      description: 'NATS password; KEC_NATS_PASSWORD_FILE reads it from a file.',
+    },
+    natsToken: {
+      schema: Type.String({ minLength: 1 }),
+      secret: true,
+      description: 'NATS authentication token; KEC_NATS_TOKEN_FILE reads it from a file.',
+    },
+    natsNkeySeed: {
+      schema: Type.String({ pattern: '^SU[A-Z2-7]+$' }),
+      secret: true,
+      description: 'NATS user NKey seed (`SU...`); KEC_NATS_NKEY_SEED_FILE reads it from a file.',
+      expect: 'an NKey user seed (SU followed by base32 characters)',
+    },
+    natsCreds: {
+      schema: Type.String({ minLength: 1 }),
+      secret: true,
+      description:
+        'NATS decentralized-auth credentials (a user JWT plus its NKey seed, the `.creds` file format); KEC_NATS_CREDS_FILE reads the file.',
+    },
+    natsTlsCaFile: {
+      schema: Type.String({ minLength: 1 }),
+      description: "PEM CA bundle that signs the NATS servers' certificates; set: TLS is required.",
+    },
+    natsTlsCertFile: {
+      schema: Type.String({ minLength: 1 }),
+      description: 'PEM client certificate for NATS (mutual TLS; with natsTlsKeyFile); set: TLS is required.',
+    },
+    natsTlsKeyFile: {
+      schema: Type.String({ minLength: 1 }),
+      description: 'PEM private key of natsTlsCertFile.',
+    },
     redisUrl: {
       schema: urlSchema({ protocols: ['redis', 'rediss'] }),
       default: 'redis://127.0.0.1:6379',
       description: 'Redis for the object cache and correlation state.',
     },
+    redisUser: {
+      schema: Type.String({ minLength: 1 }),
+      description: 'Redis ACL user (with redisPassword). A user:password in KEC_REDIS_URL is used when this is unset.',
+    },
+    redisPassword: {
+      schema: Type.String({ minLength: 1 }),
+      secret: true,
+      description: "Redis password (requirepass, or the ACL user's); KEC_REDIS_PASSWORD_FILE reads it from a file.",
+    },
+    redisTlsCaFile: {
+      schema: Type.String({ minLength: 1 }),
+      description: 'PEM CA bundle that signs the Redis server certificate; set (or a rediss:// URL): TLS is required.',
+    },
+    redisTlsCertFile: {
+      schema: Type.String({ minLength: 1 }),
+      description: 'PEM client certificate for Redis (mutual TLS; with redisTlsKeyFile).',
+    },
+    redisTlsKeyFile: {
+      schema: Type.String({ minLength: 1 }),
+      description: 'PEM private key of redisTlsCertFile.',
+    },
     clickhouseUrl: {
       schema: urlSchema({ protocols: ['http', 'https'] }),
       description: 'ClickHouse server (HTTP interface). Unset: the embedded engine (chdb) stores data under dataDir.',
+    },
+    clickhouseUser: {
+      schema: Type.String({ minLength: 1 }),
+      description:
+        'ClickHouse user (with clickhousePassword). A user:password in KEC_CLICKHOUSE_URL is used when unset.',
+    },
+    clickhousePassword: {
+      schema: Type.String({ minLength: 1 }),
+      secret: true,
+      description: 'ClickHouse password; KEC_CLICKHOUSE_PASSWORD_FILE reads it from a file.',
+    },
+    clickhouseTlsCaFile: {
+      schema: Type.String({ minLength: 1 }),
+      description: 'PEM CA bundle that signs the ClickHouse server certificate (an https:// URL).',
+    },
+    clickhouseTlsCertFile: {
+      schema: Type.String({ minLength: 1 }),
+      description: 'PEM client certificate for ClickHouse (mutual TLS; with clickhouseTlsKeyFile and a CA).',
+    },
+    clickhouseTlsKeyFile: {
+      schema: Type.String({ minLength: 1 }),
+      description: 'PEM private key of clickhouseTlsCertFile.',
     },
     dataDir: {
       schema: Type.String({ minLength: 1 }),
@@ -46,6 +127,20 @@ export const sharedConfigSpec = defineConfig({
       schema: Type.Integer({ minimum: 0, maximum: 65535 }),
       default: 9464,
       description: 'Port of the HTTP server for /metrics, /healthz and /readyz; 0 picks a free port (logged at start).',
+    },
+    metricsHost: {
+      schema: Type.String({ minLength: 1 }),
+      default: '0.0.0.0',
+      description:
+        'Listen address of the /metrics, /healthz and /readyz server (`127.0.0.1`: this host only, `::`: IPv6).',
+    },
+    metricsTlsCertFile: {
+      schema: Type.String({ minLength: 1 }),
+      description: 'PEM certificate: set (with metricsTlsKeyFile), the metrics and health server speaks HTTPS only.',
+    },
+    metricsTlsKeyFile: {
+      schema: Type.String({ minLength: 1 }),
+      description: 'PEM private key of metricsTlsCertFile.',
     },
     shutdownGraceMs: {
       schema: Type.Integer({ minimum: 0, maximum: 3_600_000 }),

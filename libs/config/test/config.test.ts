@@ -24,13 +24,22 @@ writeFileSync(join(tmp, 'invalid.yaml'), 'cluster: [unclosed\n');
 const fixture = (name: string): string =>
   name === 'invalid.yaml' ? join(tmp, name) : fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
+// Credential and TLS keys: unset unless a case sets them.
+const UNSET_SECURITY = Object.fromEntries(
+  sharedConfigSpec.compiled
+    .filter((k) => /^(nats|redis|clickhouse)(User|Password|Token|NkeySeed|Creds|Tls)|^metricsTls/.test(k.name))
+    .map((k) => [k.name, undefined]),
+);
+
 const DEFAULTS = {
+  ...UNSET_SECURITY,
   cluster: 'default',
   natsUrl: 'nats://127.0.0.1:4222',
   redisUrl: 'redis://127.0.0.1:6379',
   clickhouseUrl: undefined,
   dataDir: './.kec-data',
   logLevel: 'info',
+  metricsHost: '0.0.0.0',
   metricsPort: 9464,
   shutdownGraceMs: 25000,
 };
@@ -62,6 +71,7 @@ describe('config - valid', () => {
         KEC_SHUTDOWN_GRACE_MS: '5000',
       },
       want: {
+        ...DEFAULTS,
         cluster: 'kind-1',
         natsUrl: 'tls://user:pw@nats.example:4222',
         redisUrl: 'rediss://redis.example:6380/2',
@@ -77,6 +87,7 @@ describe('config - valid', () => {
       env: {},
       file: 'all-settings.yaml',
       want: {
+        ...DEFAULTS,
         cluster: 'prod-eu-1',
         natsUrl: 'nats://nats-0:4222,nats://nats-1:4222',
         redisUrl: 'redis://:s3cret@redis:6379',
@@ -92,6 +103,7 @@ describe('config - valid', () => {
       env: { KEC_METRICS_PORT: '9200', KEC_LOG_LEVEL: 'warn' },
       file: 'all-settings.yaml',
       want: {
+        ...DEFAULTS,
         cluster: 'prod-eu-1',
         natsUrl: 'nats://nats-0:4222,nats://nats-1:4222',
         redisUrl: 'redis://:s3cret@redis:6379',
@@ -212,7 +224,7 @@ describe('config - errors', () => {
       env: {},
       file: 'unknown-key.yaml',
       key: 'metricPort',
-      message: `${fixture('unknown-key.yaml')}: metricPort: unknown key (known: cluster, natsUrl, redisUrl, clickhouseUrl, dataDir, logLevel, metricsPort, shutdownGraceMs)`,
+      message: `${fixture('unknown-key.yaml')}: metricPort: unknown key (known: ${sharedConfigSpec.compiled.map((k) => k.name).join(', ')})`,
     },
     {
       name: 'missing file',

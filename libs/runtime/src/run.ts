@@ -37,6 +37,19 @@ function configFromArgv(argv: readonly string[] | undefined): string | undefined
   return undefined;
 }
 
+/** KEC_METRICS_TLS_CERT_FILE and KEC_METRICS_TLS_KEY_FILE, both or neither. */
+function metricsTls(shared: SharedConfig): { certFile: string; keyFile: string } | undefined {
+  const { metricsTlsCertFile: certFile, metricsTlsKeyFile: keyFile } = shared;
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined) {
+    process.stderr.write(
+      `${formatConfigError(new ConfigError({ key: certFile === undefined ? 'KEC_METRICS_TLS_CERT_FILE' : 'KEC_METRICS_TLS_KEY_FILE', reason: 'is required when the other metrics TLS file is set' }))}\n`,
+    );
+    process.exit(EXIT_CONFIG);
+  }
+  return { certFile, keyFile };
+}
+
 interface Slot {
   def: ServiceDefinition;
   logger: Logger;
@@ -132,11 +145,16 @@ export async function runServices(definitions: readonly ServiceDefinition[], opt
     telemetry = await startTelemetry({
       service: processName,
       port: shared.metricsPort,
+      host: shared.metricsHost,
+      tls: metricsTls(shared),
       logger: log,
       attributes: { 'k8s.cluster.name': shared.cluster },
     });
   } catch (err) {
-    setProcessState('failed', { err, reason: `telemetry could not listen on port ${shared.metricsPort}` });
+    setProcessState('failed', {
+      err,
+      reason: `telemetry could not listen on ${shared.metricsHost} port ${shared.metricsPort}`,
+    });
     return exit(EXIT_FAILURE);
   }
   telemetry.setReadiness('kec', () => (processState === 'running' ? undefined : processState));

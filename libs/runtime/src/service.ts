@@ -1,19 +1,14 @@
 // The contract between a kec service and the process that runs it (`kec run <service>|all`).
 // A service is a stage: it gets its context, starts, reports readiness, and drains on stop.
-import type { ConfigSpec } from '@kec/config';
+import type { ConfigSpec, SharedConfigValues } from '@kec/config';
 import type { Meter, Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 
-export interface SharedConfig {
-  cluster: string; // KEC_CLUSTER, default "default"
-  natsUrl: string; // KEC_NATS_URL
-  redisUrl: string; // KEC_REDIS_URL
-  clickhouseUrl: string | undefined; // KEC_CLICKHOUSE_URL; unset means the embedded store
-  dataDir: string; // KEC_DATA_DIR
-  logLevel: string; // KEC_LOG_LEVEL
-  metricsPort: number; // KEC_METRICS_PORT
-  shutdownGraceMs: number; // KEC_SHUTDOWN_GRACE_MS, default 25000
-}
+/**
+ * The shared keys (KEC_CLUSTER, KEC_NATS_*, KEC_REDIS_*, KEC_CLICKHOUSE_*, KEC_DATA_DIR, KEC_LOG_LEVEL, KEC_METRICS_*,
+ * KEC_SHUTDOWN_GRACE_MS...): the table in libs/config/README.md.
+ */
+export type SharedConfig = SharedConfigValues;
 
 /** A liveness check: returns undefined when healthy, or a reason when not. */
 export type HealthCheck = () => string | undefined;

@@ -21,12 +21,15 @@ import {
   StoreQueryError,
   StoreUnavailableError,
 } from './errors.ts';
+import { type ClickHouseSecurity, clickhouseConnection } from './security.ts';
 import { PINNED_INSERT_SETTINGS, PINNED_QUERY_SETTINGS } from './settings.ts';
 import type { InsertOptions, QueryParams, Store } from './store.ts';
 
 export interface HttpStoreOptions {
   /** `http(s)://user:password@host:8123`; the database of the kec schema is `database`, not the URL path. */
   url: string;
+  /** User/password (replacing those of the URL) and TLS files for an https:// URL. */
+  security?: ClickHouseSecurity;
   database?: string;
   /** Per-request timeout (default 30000 ms). */
   requestTimeoutMs?: number;
@@ -103,7 +106,7 @@ export class HttpStore implements Store {
     this.#opts = opts;
     this.database = opts.database ?? 'kec';
     this.#client = createClient({
-      url: opts.url,
+      ...clickhouseConnection(opts.url, opts.security),
       request_timeout: opts.requestTimeoutMs ?? 30_000,
       max_open_connections: opts.maxOpenConnections ?? 10,
       keep_alive: { enabled: true, idle_socket_ttl: opts.idleSocketTtlMs ?? 2_500 },

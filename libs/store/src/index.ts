@@ -39,5 +39,7 @@ export type {
 export { countsOverTime, objectTimeline, queryEvents, queryIncidents, topReasons } from './queries.ts';
 export type { Migration, Retention } from './schema.ts';
 export { DEFAULT_RETENTION, MIGRATIONS, TTL_COLUMNS, ttlClause } from './schema.ts';
+export type { ClickHouseSecurity, ClickHouseSecurityConfig } from './security.ts';
+export { clickhouseSecurity } from './security.ts';
 export { PINNED_INSERT_SETTINGS, PINNED_QUERY_SETTINGS } from './settings.ts';
 export type { InsertOptions, QueryParams, QueryParamValue, Store, StoreBackend } from './store.ts';

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ChdbStore } from './chdb.ts';
 import { HttpStore, type HttpStoreOptions } from './http.ts';
+import type { ClickHouseSecurity } from './security.ts';
 import type { Store } from './store.ts';
 
 export interface OpenStoreOptions {
@@ -11,6 +12,8 @@ export interface OpenStoreOptions {
   /** KEC_DATA_DIR; the embedded store lives in `<dataDir>/clickhouse`. */
   dataDir: string;
   database?: string;
+  /** Credentials and TLS of a ClickHouse server (see `clickhouseSecurity` for the shared config keys). */
+  security?: ClickHouseSecurity | undefined;
   logger?: Logger;
   http?: Omit<HttpStoreOptions, 'url' | 'database' | 'logger'>;
 }
@@ -18,7 +21,13 @@ export interface OpenStoreOptions {
 /** Opens the store. Rejects with StoreUnavailableError when it cannot be reached or its directory is locked. */
 export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   if (opts.clickhouseUrl) {
-    return HttpStore.open({ ...opts.http, url: opts.clickhouseUrl, database: opts.database, logger: opts.logger });
+    return HttpStore.open({
+      ...opts.http,
+      url: opts.clickhouseUrl,
+      database: opts.database,
+      logger: opts.logger,
+      ...(opts.security ? { security: opts.security } : {}),
+    });
   }
   return ChdbStore.open({ dataDir: embeddedDir(opts.dataDir), database: opts.database, logger: opts.logger });
 }

@@ -1,6 +1,8 @@
 // Metrics (OpenTelemetry -> Prometheus text), traces (W3C context, no exporter by default), and one HTTP server
 // for /metrics, /healthz and /readyz.
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { context, type Meter, metrics, propagation, type Tracer, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -22,6 +24,8 @@ export interface TelemetryOptions {
   port: number;
   /** Interface to listen on. @default '0.0.0.0' (a pod's probes and Prometheus come from outside) */
   host?: string;
+  /** PEM certificate and key files: set, the server speaks HTTPS only. */
+  tls?: { certFile: string; keyFile: string } | undefined;
   logger: Logger;
   /** Resource attributes such as `k8s.cluster.name`. */
   attributes?: Record<string, string>;
@@ -127,7 +131,9 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
           res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics, /healthz, /readyz\n');
       }
     };
-    const server = createServer(handler);
+    const server = options.tls
+      ? createHttpsServer({ cert: readFileSync(options.tls.certFile), key: readFileSync(options.tls.keyFile) }, handler)
+      : createServer(handler);
     server.keepAliveTimeout = 65_000; // longer than Prometheus' scrape interval, so connections are reused
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -137,7 +143,15 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
       });
     });
     const port = (server.address() as AddressInfo).port;
-    logger.info({ port, endpoints: ['/metrics', '/healthz', '/readyz'] }, 'telemetry listening');
+    logger.info(
+      {
+        host: options.host ?? '0.0.0.0',
+        port,
+        tls: options.tls !== undefined,
+        endpoints: ['/metrics', '/healthz', '/readyz'],
+      },
+      'telemetry listening',
+    );
 
     let closed: Promise<void> | undefined;
     const close = (): Promise<void> => {

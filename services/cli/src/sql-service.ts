@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { defineConfig, loadConfig } from '@kec/config';
 import type { RunningService, ServiceContext, ServiceDefinition } from '@kec/runtime';
-import { openStore, type Store } from '@kec/store';
+import { clickhouseSecurity, openStore, type Store } from '@kec/store';
 import Type from 'typebox';
 
 export const sqlConfig = defineConfig({
@@ -90,6 +90,7 @@ export const sqlService: ServiceDefinition = {
         try {
           store = await openStore({
             clickhouseUrl: ctx.shared.clickhouseUrl,
+            security: clickhouseSecurity(ctx.shared),
             dataDir: ctx.shared.dataDir,
             database: cfg.database,
             logger: log,

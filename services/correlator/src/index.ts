@@ -1,5 +1,6 @@
 // @kec/correlator: classify, fingerprint, count occurrences, correlate into incidents, detect patterns.
-import { connectBus, consumerSpec, ensureConsumer, ensureStream, Publisher, streamSpec } from '@kec/bus';
+import { connectBus, consumerSpec, ensureConsumer, ensureStream, natsSecurity, Publisher, streamSpec } from '@kec/bus';
+import { redisSecurity } from '@kec/cache';
 import { loadConfig } from '@kec/config';
 import { RuleSet } from '@kec/rules';
 import type { RunningService, ServiceContext, ServiceDefinition } from '@kec/runtime';
@@ -59,14 +60,21 @@ export const correlatorService: ServiceDefinition = {
     const cfg = loadConfig(correlatorConfig, { env: ctx.env, file: ctx.configFile });
     const log = ctx.logger;
     const rules = RuleSet.load(csv(cfg.rulesFiles)); // a bad rule file fails the start with file:line errors
-    const state = CorrelatorState.connect(ctx.shared.redisUrl, cfg.redisPrefix, {
-      windowMs: cfg.windowMs,
-      occurrenceTtlSec: cfg.occurrenceTtlSec,
-      incidentTtlSec: cfg.incidentTtlSec,
-      maxAffected: cfg.maxAffected,
-    });
+    const state = CorrelatorState.connect(
+      ctx.shared.redisUrl,
+      cfg.redisPrefix,
+      {
+        windowMs: cfg.windowMs,
+        occurrenceTtlSec: cfg.occurrenceTtlSec,
+        incidentTtlSec: cfg.incidentTtlSec,
+        maxAffected: cfg.maxAffected,
+      },
+      'kec-correlator',
+      redisSecurity(ctx.shared),
+    );
     const bus = await connectBus({
       url: ctx.shared.natsUrl,
+      security: natsSecurity(ctx.shared),
       name: 'kec-correlator',
       logger: log,
       root: cfg.subjectRoot,

@@ -1,5 +1,6 @@
 // The correlator's shared state in Redis: per-uid occurrence state, incident index keys and hashes, first-seen and
 // storm counters. All writes that must agree across replicas go through the Lua scripts (atomic).
+import { type RedisSecurity, redisConnection } from '@kec/cache';
 import { Redis } from 'ioredis';
 import { OBSERVE_LUA, RATE_LUA, RESOLVE_LUA } from './scripts.ts';
 
@@ -119,8 +120,20 @@ export class CorrelatorState {
     this.o = o;
   }
 
-  static connect(url: string, prefix: string, o: StateOptions, name = 'kec-correlator'): CorrelatorState {
-    const r = new Redis(url, { connectionName: name, maxRetriesPerRequest: 2, enableAutoPipelining: true });
+  static connect(
+    url: string,
+    prefix: string,
+    o: StateOptions,
+    name = 'kec-correlator',
+    security?: RedisSecurity,
+  ): CorrelatorState {
+    const conn = redisConnection(url, security);
+    const r = new Redis(conn.url, {
+      ...conn.options,
+      connectionName: name,
+      maxRetriesPerRequest: 2,
+      enableAutoPipelining: true,
+    });
     return new CorrelatorState(r, prefix, o);
   }
 

@@ -1,6 +1,6 @@
 // @kec/enricher: labels, owners and context for every event, from an informer-fed Redis cache.
-import { connectBus, consumerSpec, ensureConsumer, ensureStream, streamSpec } from '@kec/bus';
-import { CACHED_KINDS, CacheStore, type CompactOptions, type KindInfo } from '@kec/cache';
+import { connectBus, consumerSpec, ensureConsumer, ensureStream, natsSecurity, streamSpec } from '@kec/bus';
+import { CACHED_KINDS, CacheStore, type CompactOptions, type KindInfo, redisSecurity } from '@kec/cache';
 import { loadConfig } from '@kec/config';
 import { defaultIdentity, KubeClient, LeaderElector } from '@kec/k8s';
 import type { RunningService, ServiceContext, ServiceDefinition } from '@kec/runtime';
@@ -58,6 +58,7 @@ export const enricherService: ServiceDefinition = {
     const metaKube = new MetadataKubeClient(kube.kubeConfig);
     const store = await CacheStore.connect({
       url: ctx.shared.redisUrl,
+      security: redisSecurity(ctx.shared),
       cluster,
       prefix: cfg.redisPrefix,
       commandTimeoutMs: cfg.redisTimeoutMs,
@@ -67,6 +68,7 @@ export const enricherService: ServiceDefinition = {
     if (!store.available) log.warn({}, 'redis not reachable at start; events pass through as unavailable until it is');
     const bus = await connectBus({
       url: ctx.shared.natsUrl,
+      security: natsSecurity(ctx.shared),
       name: `kec-enricher-${identity}`,
       logger: log,
       root: cfg.subjectRoot,

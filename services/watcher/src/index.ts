@@ -1,5 +1,5 @@
 // @kec/watcher: captures every Event of a cluster into JetStream (KEC_RAW), with Lease leader election.
-import { connectBus, ensureStream, openKv, streamSpec } from '@kec/bus';
+import { connectBus, ensureStream, natsSecurity, openKv, streamSpec } from '@kec/bus';
 import { loadConfig } from '@kec/config';
 import { defaultIdentity, KubeClient, LeaderElector } from '@kec/k8s';
 import type { RunningService, ServiceContext, ServiceDefinition } from '@kec/runtime';
@@ -34,6 +34,7 @@ export const watcherService: ServiceDefinition = {
     const kube = KubeClient.load({ kubeconfigPath: cfg.kubeconfig || undefined });
     const bus = await connectBus({
       url: ctx.shared.natsUrl,
+      security: natsSecurity(ctx.shared),
       name: `kec-watcher-${identity}`,
       logger: log,
       root: cfg.subjectRoot,

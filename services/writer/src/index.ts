@@ -1,9 +1,9 @@
 // @kec/writer: stores what the pipeline publishes (KEC_EVENTS, KEC_INCIDENTS, KEC_GAPS, KEC_PATTERNS) into
 // ClickHouse (a server, or the embedded chdb), replay-safe.
-import { connectBus } from '@kec/bus';
+import { connectBus, natsSecurity } from '@kec/bus';
 import { loadConfig } from '@kec/config';
 import type { RunningService, ServiceContext, ServiceDefinition } from '@kec/runtime';
-import { openStore } from '@kec/store';
+import { clickhouseSecurity, openStore } from '@kec/store';
 import { writerConfig } from './config.ts';
 import { retentionOf } from './retention.ts';
 import { Writer } from './writer.ts';
@@ -63,6 +63,7 @@ export const writerService: ServiceDefinition = {
     const log = ctx.logger;
     const bus = await connectBus({
       url: ctx.shared.natsUrl,
+      security: natsSecurity(ctx.shared),
       name: 'kec-writer',
       logger: log,
       root: cfg.subjectRoot,
@@ -78,6 +79,7 @@ export const writerService: ServiceDefinition = {
       openStore: () =>
         openStore({
           clickhouseUrl: ctx.shared.clickhouseUrl,
+          security: clickhouseSecurity(ctx.shared),
           dataDir: ctx.shared.dataDir,
           database: cfg.database,
           logger: log,

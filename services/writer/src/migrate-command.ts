@@ -1,6 +1,6 @@
 // `kec migrate`: applies the schema and the retention once, with the writer's configuration, and prints what it did.
 import { loadConfig, sharedConfigSpec } from '@kec/config';
-import { type MigrateResult, migrate, openStore } from '@kec/store';
+import { clickhouseSecurity, type MigrateResult, migrate, openStore } from '@kec/store';
 import { writerConfig } from './config.ts';
 import { retentionOf } from './retention.ts';
 
@@ -20,6 +20,7 @@ export async function runMigrate(opts: MigrateCommandOptions): Promise<MigrateRe
   const cfg = loadConfig(writerConfig, { env: opts.env, file: opts.configFile });
   const store = await openStore({
     clickhouseUrl: shared.clickhouseUrl,
+    security: clickhouseSecurity(shared),
     dataDir: shared.dataDir,
     database: cfg.database,
     http: { requestTimeoutMs: cfg.requestTimeoutMs, idleSocketTtlMs: cfg.idleSocketTtlMs },
