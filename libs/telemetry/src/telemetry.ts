@@ -146,8 +146,9 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     logger.info(
       {
         host: options.host ?? '0.0.0.0',
-        port,
         tls: options.tls !== undefined,
+        // `"port":N,"endpoints"` stays adjacent: scripts and the e2e harness read the port from this line.
+        port,
         endpoints: ['/metrics', '/healthz', '/readyz'],
       },
       'telemetry listening',
