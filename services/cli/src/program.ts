@@ -2,6 +2,7 @@
 import { CONFIG_ERROR_EXIT_CODE, ConfigError, type ConfigSpec, formatConfigError, sharedConfigSpec } from '@kec/config';
 import { runServices } from '@kec/runtime';
 import { Command, CommanderError, Option } from 'commander';
+import { addAlertsCommands } from './alerts-command.ts';
 import { registry as defaultRegistry, type ServiceLoader } from './registry.ts';
 import { addRulesCommand } from './rules-command.ts';
 import { loadServices, selectServices, UsageError } from './services.ts';
@@ -109,6 +110,14 @@ export function buildProgram(ctx: CliContext): Command {
     });
 
   addRulesCommand(program, out);
+  addAlertsCommands(program, {
+    env: ctx.env,
+    configFile,
+    out,
+    fail: (code, message) => {
+      throw new ExitError(code, message);
+    },
+  });
   addSqlCommand(program, {
     env: ctx.env,
     configFile,

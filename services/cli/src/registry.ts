@@ -11,6 +11,7 @@ export const registry: Readonly<Record<string, ServiceLoader>> = {
   enricher: () => import('@kec/enricher').then((m) => m.enricherService),
   correlator: () => import('@kec/correlator').then((m) => m.correlatorService),
   writer: () => import('@kec/writer').then((m) => m.writerService),
+  alerter: () => import('@kec/alerter').then((m) => m.alerterService),
   // Read-only SQL over the store (POST /sql), so `kec sql` can query the embedded store this process holds.
   sql: () => import('./sql-service.ts').then((m) => m.sqlService),
 };
