@@ -44,7 +44,7 @@ export function newIsolation(opts: { id?: string; root?: string; prefix?: string
 export function kecEnv(iso: Isolation, kubeconfig: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('KEC_') && k !== 'KEC_NODE') delete env[k];
-  for (const s of ['WATCHER', 'ENRICHER', 'CORRELATOR', 'WRITER']) {
+  for (const s of ['WATCHER', 'ENRICHER', 'CORRELATOR', 'WRITER', 'ALERTER']) {
     env[`KEC_${s}_SUBJECT_ROOT`] = iso.root;
     env[`KEC_${s}_STREAM_PREFIX`] = iso.prefix;
   }
@@ -67,6 +67,9 @@ export function kecEnv(iso: Isolation, kubeconfig: string, extra: Record<string,
     KEC_ENRICHER_STREAM_MAX_BYTES: String(256 * 1024 * 1024),
     KEC_CORRELATOR_STREAM_MAX_BYTES: String(256 * 1024 * 1024),
     KEC_WRITER_STREAM_MAX_BYTES: String(256 * 1024 * 1024),
+    KEC_ALERTER_STREAM_MAX_BYTES: String(256 * 1024 * 1024),
+    // KV_<prefix>alerter is deleted by cleanup() with the run's streams.
+    KEC_ALERTER_BUCKET: `${iso.prefix}alerter`,
     ...extra,
   });
   return env;

@@ -20,6 +20,7 @@ import {
   incidentAlertId,
   matchEvent,
   matchPattern,
+  notificationAlert,
 } from './evaluate.ts';
 import { groupAlerts, inhibited, planGroup, silencedBy } from './groups.ts';
 import type { EventIn, IncidentIn, PatternIn } from './inputs.ts';
@@ -45,20 +46,7 @@ export interface EngineOptions {
 export const alertsSubject = (root: string, cluster: string) => `${root}.alerts.${token(cluster)}`;
 
 export function alertPayload(a: AlertState): AlertPayload {
-  return {
-    schema: ALERT_SCHEMA,
-    id: a.id,
-    rule: a.rule,
-    status: a.status === 'firing' ? 'firing' : 'resolved',
-    labels: a.labels,
-    annotations: a.annotations,
-    startsAt: a.startsAt ?? new Date(a.activeAt).toISOString(),
-    ...(a.status === 'resolved' && a.endsAt ? { endsAt: a.endsAt } : {}),
-    ...(a.incidentId ? { incidentId: a.incidentId } : {}),
-    ...(a.generatorURL ? { generatorURL: a.generatorURL } : {}),
-    ...(a.counts ? { counts: a.counts } : {}),
-    seq: a.seq,
-  };
+  return { schema: ALERT_SCHEMA, rule: a.rule, seq: a.seq, ...notificationAlert(a) };
 }
 
 /** A pending notification older than this is published again by whichever replica ticks (its writer may be dead). */

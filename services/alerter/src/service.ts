@@ -112,8 +112,15 @@ export const alerterService: ServiceDefinition = {
           )
         : undefined;
       const opts = overrides ? { overrides } : {};
+      // Input streams belong to the correlator (KEC_DLQ to every stage): created here only when missing, never
+      // updated, so the alerter's defaults cannot raise limits another stage set (e.g. a demo's small streams).
       for (const s of ['KEC_INCIDENTS', 'KEC_EVENTS', 'KEC_PATTERNS', 'KEC_DLQ']) {
-        await ensureStream(bus.jsm, streamSpec(s, cfg.subjectRoot, cfg.streamPrefix, opts));
+        const spec = streamSpec(s, cfg.subjectRoot, cfg.streamPrefix, opts);
+        const exists = await bus.jsm.streams.info(spec.name).then(
+          () => true,
+          () => false,
+        );
+        if (!exists) await ensureStream(bus.jsm, spec);
       }
       for (const s of alerterStreamSpecs(cfg.subjectRoot, cfg.streamPrefix, opts)) await ensureStream(bus.jsm, s);
       store = await AlertStore.open(bus, { bucket: cfg.bucket, logger: log });
