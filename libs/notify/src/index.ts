@@ -76,6 +76,7 @@ export {
 } from './payload.ts';
 export { describeSecret, readSecret, redactUrl, type SecretSource } from './secrets.ts';
 export {
+  deliveredKey,
   NOTIFY_DLQ_HEADERS,
   type NotificationSender,
   type NotificationSenderOptions,

@@ -7,6 +7,7 @@
 // (another 4xx, a DingTalk error) sends the notification to `<root>.dlq.<stage>` with the reason in headers, then it is
 // acked. Notifications of one group are delivered one after the other in stream order, and a version lower than or
 // equal to one already delivered for the group is acked without sending (a redelivery after a restart).
+import { createHash } from 'node:crypto';
 import {
   type Bus,
   type BusMessage,
@@ -15,6 +16,7 @@ import {
   consumerSpec,
   DLQ_HEADERS,
   ensureConsumer,
+  type KV,
   PoisonMessageError,
   Publisher,
 } from '@kec/bus';
@@ -70,6 +72,13 @@ export interface NotificationSenderOptions {
   now?: () => number;
   /** The backlog gauge reads consumer info at most this often (default 5000 ms). */
   backlogPollMs?: number;
+  /**
+   * A KV bucket shared by the sender replicas (e.g. `openKv(bus, 'kec-notify-delivered', { ttlMs: 7 days })`) that
+   * records the last version delivered per receiver and group, written after the receiver's 2xx and before the ack.
+   * With it, a notification redelivered after a process died between the 2xx and the ack is not sent again, and a
+   * replica never sends a version older than one another replica delivered. Without it this is kept per process.
+   */
+  deliveredKv?: KV;
 }
 
 export interface ReceiverStats {
@@ -107,6 +116,34 @@ function jitter(ms: number): number {
 function oneLine(s: string, max = 1024): string {
   const v = s.replace(/[\r\n]+/g, ' ');
   return v.length > max ? `${v.slice(0, max - 1)}…` : v;
+}
+
+/** KV key of a (receiver, group): the group key is hashed (KV keys allow only `[-/_=.a-zA-Z0-9]`). */
+export function deliveredKey(receiver: string, groupKey: string): string {
+  return `${receiver}.${createHash('sha256').update(groupKey).digest('hex').slice(0, 32)}`;
+}
+
+async function storedVersion(kv: KV, key: string): Promise<{ version: number; revision: number } | undefined> {
+  const e = await kv.get(key);
+  if (!e || e.operation !== 'PUT') return undefined;
+  const v = Number((e.json() as { version?: unknown }).version);
+  return Number.isFinite(v) ? { version: v, revision: e.revision } : undefined;
+}
+
+/** Raises the stored version to `version` (compare-and-set; a higher stored version is left alone). */
+async function storeVersion(kv: KV, key: string, version: number, at: number): Promise<void> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const cur = await storedVersion(kv, key);
+    if (cur && cur.version >= version) return;
+    const value = JSON.stringify({ version, at: new Date(at).toISOString() });
+    try {
+      if (cur) await kv.update(key, value, cur.revision);
+      else await kv.create(key, value);
+      return;
+    } catch {
+      // another replica wrote first: read again
+    }
+  }
 }
 
 interface Receiver {
@@ -203,6 +240,18 @@ export async function startNotificationSender(opts: NotificationSenderOptions): 
     }
   };
 
+  /** Records a version as done for its group: in this process, and in the shared KV when there is one. */
+  const recordDone = async (r: Receiver, n: Notification) => {
+    markDone(r, n);
+    if (!opts.deliveredKv) return;
+    try {
+      await storeVersion(opts.deliveredKv, deliveredKey(r.notifier.name, n.groupKey), n.version, now());
+    } catch (err) {
+      // Not fatal: the notification was delivered; only a later redelivery could repeat it.
+      log.warn({ err, receiver: r.notifier.name }, 'recording the delivered version failed');
+    }
+  };
+
   const deadLetter = async (r: Receiver, msg: BusMessage, n: Notification, err: unknown) => {
     const h = natsHeaders();
     for (const [k, v] of Object.entries(msg.headers)) if (!k.toLowerCase().startsWith('nats-')) h.set(k, v);
@@ -245,10 +294,26 @@ export async function startNotificationSender(opts: NotificationSenderOptions): 
       log.debug({ receiver: r.notifier.name, groupKey: n.groupKey, version: n.version, last }, 'already delivered');
       return;
     }
+    const kv = opts.deliveredKv;
+    const kvKey = kv ? deliveredKey(r.notifier.name, n.groupKey) : '';
+    if (kv) {
+      let stored: { version: number } | undefined;
+      try {
+        stored = await storedVersion(kv, kvKey);
+      } catch (err) {
+        log.warn({ err, receiver: r.notifier.name }, 'delivered-version lookup failed; sending anyway');
+      }
+      if (stored && n.version <= stored.version) {
+        r.stats.skipped++;
+        m.skipped.add(1, { ...labels, why: 'superseded' });
+        markDone(r, { ...n, version: stored.version });
+        return;
+      }
+    }
     if (n.status === 'resolved' && !r.sendResolved) {
       r.stats.skipped++;
       m.skipped.add(1, { ...labels, why: 'send_resolved' });
-      markDone(r, n);
+      await recordDone(r, n);
       return;
     }
     const id = msg.header('Nats-Msg-Id') ?? notificationMsgId(n);
@@ -279,7 +344,7 @@ export async function startNotificationSender(opts: NotificationSenderOptions): 
         r.stats.lastSuccessAt = now();
         m.sent.add(1, { ...labels, type: r.notifier.type, status: n.status });
         m.latency.record(Math.max(0, now() - msg.timestampMs) / 1000, labels);
-        markDone(r, n);
+        await recordDone(r, n);
         return;
       }
       if (abort.signal.aborted) throw stopError;
@@ -292,7 +357,7 @@ export async function startNotificationSender(opts: NotificationSenderOptions): 
       m.failed.add(1, { ...labels, retryable: String(retryable) });
       if (!retryable) {
         await deadLetter(r, msg, n, err);
-        markDone(r, n);
+        await recordDone(r, n);
         return;
       }
       r.consecutiveFailures++;

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DLQ_HEADERS } from '@kec/bus';
 import { type DataPoint, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
-import { NOTIFY_DLQ_HEADERS, type Notification } from '../src/index.ts';
+import { deliveredKey, NOTIFY_DLQ_HEADERS, type Notification } from '../src/index.ts';
 import {
   FULL,
   type HttpReceiver,
@@ -255,4 +255,80 @@ test('metrics - sent, failed, retried, dead-lettered, latency and backlog per re
     'backlog gauge back to 0',
   );
   assert.deepEqual(await value('kec_notify_notifications_held'), [{ a: { receiver: 'hook' }, v: 0 }]);
+});
+
+test('delivery - replicas share the delivered versions in KV: a version delivered before a crash is not sent again', async (t) => {
+  const ob = await testOutbox(t);
+  const kv = await ob.kv();
+  const rx = await httpReceiver(t);
+  const delivered: Array<{ groupKey: string; version: number }> = [];
+  rx.reply = (r) => {
+    const n = JSON.parse(r.body) as Notification;
+    delivered.push({ groupKey: n.groupKey, version: n.version });
+    return { status: 200 };
+  };
+  // A process delivered g/3 (the receiver answered 2xx, the version was recorded) and died before its ack.
+  await kv.create(deliveredKey('hook', 'g'), JSON.stringify({ version: 3 }));
+  await publishGroups(ob, 'hook', ['g', 'h'], 1, 4);
+  const a = await ob.sender({ receivers: [hookReceiver('hook', rx)], deliveredKv: kv });
+  await waitFor(() => delivered.length >= 5, 15_000, 'g/4 and h/1..4');
+  await waitFor(
+    async () => (await ob.bus.jsm.consumers.info(ob.stream, 'notify-hook')).num_ack_pending === 0,
+    10_000,
+    'acked',
+  );
+  assert.deepEqual(
+    delivered.filter((d) => d.groupKey === 'g').map((d) => d.version),
+    [4],
+  );
+  assertExactlyOnceInOrder(
+    delivered.filter((d) => d.groupKey === 'h'),
+    ['h'],
+    4,
+  );
+  assert.equal(a.stats()[0]?.skipped, 3);
+  const stored = await kv.get(deliveredKey('hook', 'h'));
+  assert.equal((stored?.json() as { version: number }).version, 4);
+});
+
+test('delivery - two sender replicas through an outage: per group no duplicate, never out of order, the last version always delivered', async (t) => {
+  const ob = await testOutbox(t);
+  const kv = await ob.kv();
+  const rx = await httpReceiver(t);
+  const delivered: Array<{ groupKey: string; version: number }> = [];
+  rx.reply = (r) => {
+    const n = JSON.parse(r.body) as Notification;
+    delivered.push({ groupKey: n.groupKey, version: n.version });
+    return { status: 200 };
+  };
+  await rx.down();
+  const s1 = await ob.sender({ receivers: [hookReceiver('hook', rx)], deliveredKv: kv });
+  const s2 = await ob.sender({ receivers: [hookReceiver('hook', rx)], deliveredKv: kv });
+  const groups = Array.from({ length: 6 }, (_, i) => `g${i}`);
+  await publishGroups(ob, 'hook', groups, 1, 5);
+  await waitFor(
+    () => (s1.stats()[0]?.held ?? 0) + (s2.stats()[0]?.held ?? 0) === 30,
+    15_000,
+    'all held by the two replicas',
+  );
+  await rx.up();
+  await waitFor(
+    async () => {
+      const ci = await ob.bus.jsm.consumers.info(ob.stream, 'notify-hook');
+      return ci.num_ack_pending === 0 && ci.num_pending === 0;
+    },
+    30_000,
+    'all acked',
+  );
+  const sent = (s1.stats()[0]?.sent ?? 0) + (s2.stats()[0]?.sent ?? 0);
+  const skipped = (s1.stats()[0]?.skipped ?? 0) + (s2.stats()[0]?.skipped ?? 0);
+  assert.equal(sent + skipped, 30, 'every notification either delivered or skipped as superseded');
+  for (const g of groups) {
+    const versions = delivered.filter((d) => d.groupKey === g).map((d) => d.version);
+    for (let i = 1; i < versions.length; i++) {
+      assert.ok((versions[i] as number) > (versions[i - 1] as number), `group ${g} in order: ${versions}`);
+    }
+    assert.equal(versions.at(-1), 5, `group ${g}: the last version is delivered (${versions})`);
+  }
+  t.diagnostic(`two replicas: ${sent} delivered, ${skipped} skipped as superseded`);
 });

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Bus, connectBus, ensureStream, Publisher, streamSpec } from '@kec/bus';
+import { type Bus, connectBus, ensureStream, type KV, openKv, Publisher, streamSpec } from '@kec/bus';
 import type { Meter } from '@opentelemetry/api';
 import { pino } from 'pino';
 import {
@@ -47,6 +47,8 @@ export interface TestOutbox {
   publish(n: Notification): Promise<{ duplicate: boolean }>;
   /** Starts a sender on this outbox (stopped by cleanup). */
   sender(opts: Omit<NotificationSenderOptions, 'bus'>): Promise<NotificationSender>;
+  /** A KV bucket of this test (destroyed by cleanup, before the connection closes). */
+  kv(): Promise<KV>;
   /** Dead letters so far: headers and data. */
   deadLetters(): Promise<Array<{ headers: Record<string, string>; data: unknown }>>;
   cleanup(): Promise<void>;
@@ -68,6 +70,7 @@ export async function testOutbox(t: { after(fn: () => Promise<void>): void }, me
   await ensureStream(bus.jsm, dlq);
   const publisher = new Publisher(bus);
   const senders: NotificationSender[] = [];
+  const buckets: KV[] = [];
   const tob: TestOutbox = {
     bus,
     stream: outbox.name,
@@ -83,6 +86,11 @@ export async function testOutbox(t: { after(fn: () => Promise<void>): void }, me
       const s = await startNotificationSender({ bus, stream: outbox.name, logger: silent, ...opts });
       senders.push(s);
       return s;
+    },
+    async kv() {
+      const kv = await openKv(bus, `notify${buckets.length}_${id}`, { ttlMs: 600_000 });
+      buckets.push(kv);
+      return kv;
     },
     async deadLetters() {
       const info = await bus.jsm.streams.info(dlq.name);
@@ -101,6 +109,7 @@ export async function testOutbox(t: { after(fn: () => Promise<void>): void }, me
       await Promise.allSettled(senders.map((s) => s.stop()));
       await publisher.flush().catch(() => {});
       for (const s of [outbox.name, dlq.name]) await bus.jsm.streams.delete(s).catch(() => {});
+      for (const kv of buckets) await kv.destroy().catch(() => {});
       await bus.close();
     },
   };
