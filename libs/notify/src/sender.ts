@@ -125,7 +125,7 @@ export function deliveredKey(receiver: string, groupKey: string): string {
 
 async function storedVersion(kv: KV, key: string): Promise<{ version: number; revision: number } | undefined> {
   const e = await kv.get(key);
-  if (!e || e.operation !== 'PUT') return undefined;
+  if (e?.operation !== 'PUT') return undefined;
   const v = Number((e.json() as { version?: unknown }).version);
   return Number.isFinite(v) ? { version: v, revision: e.revision } : undefined;
 }
