@@ -22,6 +22,7 @@ const { values } = parseArgs({
     minutes: { type: 'string', default: '20' },
     rate: { type: 'string', default: '1' },
     scenarios: { type: 'string', default: 'all' },
+    explain: { type: 'boolean', default: false },
   },
 });
 const seeds = values.seeds.split(',').map(Number);
@@ -92,6 +93,37 @@ for (const seed of seeds) {
     }
     process.stdout.write(`\n== seed ${seed}: ${play.enriched} observations, ${lastEvent.size} event objects\n`);
     process.stdout.write(`${formatScore(s)}\n`);
+    if (values.explain) {
+      // the members of each predicted incident that are not in its truth: reason, object, and where the truth has them
+      const gtOf = new Map<string, string>();
+      for (const g of play.groundTruth.incidents) for (const u of g.eventUids) gtOf.set(u, g.id);
+      for (const x of s.incidents) {
+        if (x.recall < 0.9) {
+          const g = play.groundTruth.incidents.find((i) => i.id === x.gt);
+          const missed = new Map<string, number>();
+          for (const uid of g?.eventUids ?? []) {
+            if (!eventIncident.has(uid) || eventIncident.get(uid) === x.predicted) continue;
+            const ev = lastEvent.get(uid);
+            const k = `${ev?.reason} ${ev?.regarding.kind} -> ${eventIncident.get(uid) ? 'another incident' : 'none'}`;
+            missed.set(k, (missed.get(k) ?? 0) + 1);
+          }
+          process.stdout.write(
+            `  missed from ${x.gt} (recall ${pct(x.recall)}): ${[...missed].map(([k, n]) => `${k} x${n}`).join(', ')}\n`,
+          );
+        }
+        if (!x.predicted || x.precision >= 0.9) continue;
+        const extra = new Map<string, number>();
+        for (const [uid, id] of eventIncident) {
+          if (id !== x.predicted || gtOf.get(uid) === x.gt) continue;
+          const ev = lastEvent.get(uid);
+          const k = `${ev?.reason} ${ev?.regarding.kind} (${gtOf.get(uid) ?? 'noise'})`;
+          extra.set(k, (extra.get(k) ?? 0) + 1);
+        }
+        process.stdout.write(
+          `  extra in ${x.gt} (precision ${pct(x.precision)}): ${[...extra].map(([k, n]) => `${k} x${n}`).join(', ')}\n`,
+        );
+      }
+    }
     process.stdout.write(
       `fallback: ${fb}/${lastEvent.size} event objects (${pct(fb / Math.max(1, lastEvent.size))})${
         fallbackReasons.size ? `: ${[...fallbackReasons].map(([k, n]) => `${k} ${n}`).join(', ')}` : ''

@@ -32,24 +32,29 @@ export type {
   CacheEntry,
   CacheRecord,
   CompactOptions,
+  ContainerStatus,
   NodeFields,
   NotFoundRecord,
   OwnerRef,
   PodFields,
+  Termination,
 } from './record.ts';
 export {
   annotationFilter,
   CacheRecordSchema,
   CacheRecordValidator,
+  ContainerStatusSchema,
   compactObject,
   controllerOf,
   DEFAULT_ANNOTATION_ALLOW,
   DENIED_ANNOTATIONS,
   isNotFound,
+  MAX_CONTAINER_STATUSES,
   NodeFieldsSchema,
   NotFoundRecordSchema,
   OwnerRefSchema,
   PodFieldsSchema,
+  TerminationSchema,
 } from './record.ts';
 export type { CacheLogger, CacheStoreOptions, SyncState } from './store.ts';
 export { CacheStore } from './store.ts';

@@ -9,6 +9,34 @@ export const OwnerRefSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** A container's last termination (status.containerStatuses[].lastState.terminated, else state.terminated). */
+export const TerminationSchema = Type.Object(
+  {
+    reason: Type.String(),
+    exitCode: Type.Integer(),
+    /** 0 when the runtime reported none. */
+    signal: Type.Integer(),
+    /** RFC 3339, "" when absent. */
+    finishedAt: Type.String(),
+  },
+  { additionalProperties: false },
+);
+
+/** What a container's status says about a problem; only containers with a waiting reason or a termination are kept. */
+export const ContainerStatusSchema = Type.Object(
+  {
+    name: Type.String(),
+    /** state.waiting.reason (CrashLoopBackOff, ImagePullBackOff, CreateContainerConfigError...), "" when not waiting. */
+    waiting: Type.String(),
+    lastTermination: Type.Union([TerminationSchema, Type.Null()]),
+    restartCount: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+
+/** At most this many containers' statuses per pod (init containers first, then containers). */
+export const MAX_CONTAINER_STATUSES = 16;
+
 /** Pod fields worth having on an event. */
 export const PodFieldsSchema = Type.Object(
   {
@@ -18,6 +46,8 @@ export const PodFieldsSchema = Type.Object(
     images: Type.Array(Type.String()),
     /** Sum of restartCount over all containers (init containers included). */
     restarts: Type.Integer({ minimum: 0 }),
+    /** Containers that wait or have terminated (absent in records written before it existed). */
+    containers: Type.Optional(Type.Array(ContainerStatusSchema, { maxItems: MAX_CONTAINER_STATUSES })),
   },
   { additionalProperties: false },
 );
@@ -73,6 +103,8 @@ export const NotFoundRecordSchema = Type.Object(
 
 export type OwnerRef = Static<typeof OwnerRefSchema>;
 export type PodFields = Static<typeof PodFieldsSchema>;
+export type ContainerStatus = Static<typeof ContainerStatusSchema>;
+export type Termination = Static<typeof TerminationSchema>;
 export type NodeFields = Static<typeof NodeFieldsSchema>;
 export type CacheRecord = Static<typeof CacheRecordSchema>;
 export type NotFoundRecord = Static<typeof NotFoundRecordSchema>;
@@ -195,11 +227,16 @@ export function compactObject(kind: string, o: Obj, opts: CompactOptions = {}): 
       if (img && !images.includes(img)) images.push(img);
     }
     let restarts = 0;
+    const containers: ContainerStatus[] = [];
     for (const cs of [...arr(status.initContainerStatuses), ...arr(status.containerStatuses)]) {
-      const n = obj(cs).restartCount;
+      const x = obj(cs);
+      const n = x.restartCount;
       if (typeof n === 'number' && n > 0) restarts += n;
+      const c = containerStatus(x);
+      if (c && containers.length < MAX_CONTAINER_STATUSES) containers.push(c);
     }
     rec.pod = { nodeName: str(spec.nodeName), podIP: str(status.podIP), phase: str(status.phase), images, restarts };
+    if (containers.length) rec.pod.containers = containers;
   } else if (kind === 'Node') {
     const l = rec.labels;
     let ready = '';
@@ -221,6 +258,33 @@ export function compactObject(kind: string, o: Obj, opts: CompactOptions = {}): 
     };
   }
   return rec;
+}
+
+function termination(t: Record<string, unknown>): Termination | null {
+  if (!Object.keys(t).length) return null;
+  const code = t.exitCode;
+  const sig = t.signal;
+  return {
+    reason: str(t.reason),
+    exitCode: typeof code === 'number' && Number.isInteger(code) ? code : 0,
+    signal: typeof sig === 'number' && Number.isInteger(sig) ? sig : 0,
+    finishedAt: str(t.finishedAt),
+  };
+}
+
+/** The problem-relevant part of one containerStatuses[] entry, or null when it neither waits nor has terminated. */
+function containerStatus(x: Record<string, unknown>): ContainerStatus | null {
+  const state = obj(x.state);
+  const waiting = str(obj(state.waiting).reason);
+  const last = termination(obj(obj(x.lastState).terminated)) ?? termination(obj(state.terminated));
+  if (!waiting && !last) return null;
+  const n = x.restartCount;
+  return {
+    name: str(x.name),
+    waiting,
+    lastTermination: last,
+    restartCount: typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : 0,
+  };
 }
 
 /** The controlling owner reference (controller: true), else the first one, else undefined. */

@@ -73,6 +73,43 @@ test('compact - a pod keeps labels, allow-listed annotations, owners and the pod
   assert.equal(controllerOf(r)?.kind, 'ReplicaSet');
 });
 
+test('compact - a pod keeps each waiting or terminated container: waiting reason and last termination', () => {
+  const r = compactObject('Pod', {
+    ...pod,
+    status: {
+      phase: 'Running',
+      containerStatuses: [
+        {
+          name: 'app',
+          restartCount: 4,
+          state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 40s' } },
+          lastState: {
+            terminated: { reason: 'OOMKilled', exitCode: 137, startedAt: 'x', finishedAt: '2026-11-22T06:00:00Z' },
+          },
+        },
+        { name: 'proxy', restartCount: 0, state: { running: { startedAt: 'x' } } },
+        { name: 'done', restartCount: 0, state: { terminated: { reason: 'Completed', exitCode: 0, signal: 15 } } },
+      ],
+    },
+  });
+  assert.ok(CacheRecordValidator.Check(r));
+  assert.deepEqual(r.pod?.containers, [
+    {
+      name: 'app',
+      waiting: 'CrashLoopBackOff',
+      lastTermination: { reason: 'OOMKilled', exitCode: 137, signal: 0, finishedAt: '2026-11-22T06:00:00Z' },
+      restartCount: 4,
+    },
+    {
+      name: 'done',
+      waiting: '',
+      lastTermination: { reason: 'Completed', exitCode: 0, signal: 15, finishedAt: '' },
+      restartCount: 0,
+    },
+  ]);
+  assert.equal(r.pod?.restarts, 4);
+});
+
 test('compact - a node gets zone, region, instance type and its bad conditions', () => {
   const r = compactObject('Node', {
     metadata: {

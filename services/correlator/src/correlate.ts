@@ -5,6 +5,7 @@ import type { EnrichedEvent } from '@kec/cache';
 import { timestampMicros } from '@kec/model';
 import { type Classification, type RuleSet, type Severity, severityRank } from '@kec/rules';
 import { type Fingerprint, fingerprint } from './fingerprint.ts';
+import { podStatusCause } from './pod-status.ts';
 import type { CorrelatorState, IncidentState } from './state.ts';
 
 export const EVENTS_SCHEMA = 'kec.events/v1';
@@ -94,11 +95,18 @@ const SAFE = '[bcdfghjklmnpqrstvwxz2456789]';
 const POD_OF_DEPLOYMENT = new RegExp(`^([a-z0-9][-a-z0-9]*)-${SAFE}{6,10}-${SAFE}{5}$`);
 const RS_OF_DEPLOYMENT = new RegExp(`^([a-z0-9][-a-z0-9]*)-${SAFE}{6,10}$`);
 
+/** An index key: `own` keys are registered with the event's incident; `find: false` keys are not looked up. */
+export interface IncidentKey {
+  key: string;
+  own: boolean;
+  find?: boolean;
+}
+
 /** The index keys of an event, in lookup order: node links first, then the object, then its workload. */
-export function incidentKeys(e: EnrichedEvent, c: Classification): { key: string; own: boolean }[] {
+export function incidentKeys(e: EnrichedEvent, c: Classification): IncidentKey[] {
   const r = e.regarding;
   const ns = r.namespace || (r.kind === 'Node' ? '' : e.namespace);
-  const keys: { key: string; own: boolean }[] = [];
+  const keys: IncidentKey[] = [];
   const en = e.enrichment;
   if (r.kind === 'Node') {
     keys.push({ key: `n:${r.name}`, own: true });
@@ -109,6 +117,19 @@ export function incidentKeys(e: EnrichedEvent, c: Classification): { key: string
     if (node) keys.push({ key: `n:${node}`, own: false });
   }
   keys.push({ key: `o:${objName(r.kind, ns, r.name)}`, own: true });
+  // A healthy follow-up (Scheduled, Pulled, Created, Started, Killing...) joins only through its own object: sharing a
+  // workload is not a cause. The causal link to the pods it concerns comes from the controller's own event: a
+  // SuccessfulCreate/SuccessfulDelete naming a pod (or a Job) joins through the workload and registers that pod, so the
+  // replacement of an evicted or failed pod, and its follow-ups, join the incident within the window.
+  const followUp = c.incident === 'join' && c.severity === 'info' && !c.linkNode;
+  const named = followUp ? controllerNamed(e) : undefined;
+  if (followUp && !named) {
+    // a Job's pods are its attempts: their follow-ups belong to the Job's own incident (BackoffLimitExceeded)
+    const owner = en.owners[0];
+    if (r.kind === 'Pod' && owner?.kind === 'Job')
+      keys.push({ key: `o:${objName('Job', ns, owner.name)}`, own: false });
+    return keys;
+  }
   let w = en.workload ? `w:${en.workload.kind}/${ns}/${en.workload.name}` : undefined;
   // A pod the enricher could not resolve yet (created a moment ago): <deployment>-<pod-template-hash>-<5> names its
   // Deployment (hash and suffix use k8s' vowel-less alphabet), as the ReplicaSet's own events do.
@@ -123,8 +144,35 @@ export function incidentKeys(e: EnrichedEvent, c: Classification): { key: string
   // The HPA's scale target: HorizontalPodAutoscaler events are about the HPA, named after its Deployment by convention.
   if (!w && r.kind === 'HorizontalPodAutoscaler') w = `w:Deployment/${ns}/${r.name}`;
   if (!w && ['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob'].includes(r.kind)) w = `w:${r.kind}/${ns}/${r.name}`;
-  if (w) keys.push({ key: w, own: true });
+  if (w && r.kind === 'Pod') {
+    // A pod's problem joins its workload's other pods only for the same kind of problem (pull failures or pending
+    // pods across a rollout or scale-out), not another pod's different problem. Pods that go away (evicted,
+    // preempted, NotReady: the rules with linkNode) register the plain workload key, unlooked-up, so the
+    // controller's replacement of them (SuccessfulCreate through the workload) finds their incident.
+    keys.push({ key: `${w}#${c.category}`, own: true });
+    if (c.linkNode) keys.push({ key: w, own: true, find: false });
+  } else if (w) keys.push({ key: w, own: true });
+  if (named) keys.push({ key: `o:${objName(named.kind, ns, named.name)}`, own: true });
   return keys;
+}
+
+const CONTROLLER_KINDS = new Set(['ReplicaSet', 'ReplicationController', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob']);
+// replicaset/daemonset/job controllers: "Created pod: X", "Deleted pod: X"; statefulset: "create Pod X in StatefulSet
+// Y successful"; cronjob: "Created job X", "Deleted job X"
+const NAMED_POD =
+  /^(?:Created|Deleted) pod: ([a-z0-9][-a-z0-9.]*)$|^(?:create|delete) Pod ([a-z0-9][-a-z0-9.]*) in StatefulSet /;
+const NAMED_JOB = /^(?:Created|Deleted) job ([a-z0-9][-a-z0-9.]*)$/;
+
+/** The pod (or Job) a controller's SuccessfulCreate/SuccessfulDelete names, if this is one. */
+function controllerNamed(e: EnrichedEvent): { kind: string; name: string } | undefined {
+  if (e.reason !== 'SuccessfulCreate' && e.reason !== 'SuccessfulDelete') return undefined;
+  if (!CONTROLLER_KINDS.has(e.regarding.kind)) return undefined;
+  const msg = e.note.trim();
+  const p = NAMED_POD.exec(msg);
+  if (p) return { kind: 'Pod', name: (p[1] ?? p[2]) as string };
+  const j = NAMED_JOB.exec(msg);
+  if (j?.[1]) return { kind: 'Job', name: j[1] };
+  return undefined;
 }
 
 export function incidentPayload(s: IncidentState): IncidentPayload {
@@ -159,7 +207,11 @@ export class Correlator {
 
   async process(e: EnrichedEvent): Promise<Output> {
     const labels = e.enrichment.object?.labels ?? {};
-    const c = this.o.rules.classify(e, labels);
+    const classified = this.o.rules.classify(e, labels);
+    const cause = podStatusCause(e, classified);
+    const c: Classification = cause
+      ? { ...classified, fields: cause.fields, category: cause.category, rank: cause.rank, why: cause.why }
+      : classified;
     const fp = fingerprint({
       reason: e.reason,
       note: e.note,
@@ -177,7 +229,7 @@ export class Correlator {
     const eventMs = Number.isFinite(lastMs) ? lastMs : ms(e.observedAt);
     const lastMicros = timestampMicros(e.lastTimestamp);
     const firstMicros = timestampMicros(e.firstTimestamp);
-    const keys = incidentKeys(e, c).map((k) => ({ key: `${this.o.state.prefix}k:${e.cluster}:${k.key}`, own: k.own }));
+    const keys = incidentKeys(e, c).map((k) => ({ ...k, key: `${this.o.state.prefix}k:${e.cluster}:${k.key}` }));
     const candidateId = createHash('sha256')
       .update(`${e.cluster}\0${e.uid}\0${e.resourceVersion}`)
       .digest('hex')
@@ -197,7 +249,7 @@ export class Correlator {
       keys,
       candidateId: `inc-${candidateId}`,
       rank: c.rank,
-      reason: e.reason,
+      reason: cause?.reason ?? e.reason,
       object: objName(r.kind, ns, r.name),
       why: c.why || `${c.severity} ${c.category} event ${e.reason}: ${e.note.slice(0, 200)}`,
       severity: severityRank(c.severity),

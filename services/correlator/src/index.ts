@@ -12,7 +12,14 @@ import { CorrelatorState } from './state.ts';
 
 export type { CorrelatorConfig } from './config.ts';
 export { correlatorConfig } from './config.ts';
-export type { CorrelatorOptions, EventPayload, IncidentPayload, Output, PatternPayload } from './correlate.ts';
+export type {
+  CorrelatorOptions,
+  EventPayload,
+  IncidentKey,
+  IncidentPayload,
+  Output,
+  PatternPayload,
+} from './correlate.ts';
 export {
   Correlator,
   EVENTS_SCHEMA,
@@ -27,6 +34,8 @@ export type { CorrelatorMetrics } from './metrics.ts';
 export { correlatorMetrics } from './metrics.ts';
 export type { ObservationIn, OccurrenceState } from './occurrences.ts';
 export { countOccurrences, MemoryOccurrences } from './occurrences.ts';
+export type { PodCause } from './pod-status.ts';
+export { podStatusCause } from './pod-status.ts';
 export type { GroundTruthLike, IncidentScore, ScenarioScore, Score } from './score.ts';
 export { formatScore, score } from './score.ts';
 export type { Stage, StageOptions } from './stage.ts';

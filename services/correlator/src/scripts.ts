@@ -96,9 +96,11 @@ if mode == 'none' then id = nil end
 if not id and mode ~= 'none' and not deleted then
   for i = 1, nkeys do
     -- an index key holds the recent incidents registered under it (newest first), so a late event still finds
-    -- the incident of its own time after a newer one took the key
-    for _, cand in ipairs(redis.call('ZREVRANGE', KEYS[1 + i], 0, -1)) do
-      if usable(cand) then id = cand break end
+    -- the incident of its own time after a newer one took the key; flag '2' = register only, not looked up
+    if ARGV[13 + i] ~= '2' then
+      for _, cand in ipairs(redis.call('ZREVRANGE', KEYS[1 + i], 0, -1)) do
+        if usable(cand) then id = cand break end
+      end
     end
     if id then break end
   end
@@ -139,7 +141,7 @@ redis.call('ZADD', prefix .. 'open', tonumber(redis.call('HGET', ih, 'last')), i
 -- register this event's own keys (each keeps its 8 most recent incidents)
 local ifirst = tonumber(redis.call('HGET', ih, 'first'))
 for i = 1, nkeys do
-  if ARGV[13 + i] == '1' then
+  if ARGV[13 + i] ~= '0' then
     local k = KEYS[1 + i]
     redis.call('ZADD', k, ifirst, id)
     redis.call('ZREMRANGEBYRANK', k, 0, -9)

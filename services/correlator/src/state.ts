@@ -22,7 +22,8 @@ export interface ObserveInput {
   eventMs: number;
   firstMs: number;
   /** Index keys (already prefixed) in lookup order, each with "register this event's incident under it". */
-  keys: { key: string; own: boolean }[];
+  /** own: registered with the incident; find: false = registered only, not looked up. */
+  keys: { key: string; own: boolean; find?: boolean }[];
   candidateId: string;
   rank: number;
   reason: string;
@@ -153,7 +154,7 @@ export class CorrelatorState {
       this.o.incidentTtlSec,
       this.prefix,
       i.keys.length,
-      ...i.keys.map((k) => (k.own ? '1' : '0')),
+      ...i.keys.map((k) => (k.own ? (k.find === false ? '2' : '1') : '0')),
       i.rank,
       i.uid,
       i.reason,
