@@ -76,6 +76,8 @@ export {
 } from './payload.ts';
 export { describeSecret, readSecret, redactUrl, type SecretSource } from './secrets.ts';
 export {
+  alreadyDelivered,
+  type DeliveredMark,
   deliveredKey,
   NOTIFY_DLQ_HEADERS,
   type NotificationSender,

@@ -73,7 +73,7 @@ export interface NotificationSenderOptions {
   /** The backlog gauge reads consumer info at most this often (default 5000 ms). */
   backlogPollMs?: number;
   /**
-   * A KV bucket shared by the sender replicas (e.g. `openKv(bus, 'kec-notify-delivered', { ttlMs: 7 days })`) that
+   * A KV bucket shared by the sender replicas (e.g. `openKv(bus, 'kec_notify_delivered', { ttlMs: 7 days })`) that
    * records the last version delivered per receiver and group, written after the receiver's 2xx and before the ack.
    * With it, a notification redelivered after a process died between the 2xx and the ack is not sent again, and a
    * replica never sends a version older than one another replica delivered. Without it this is kept per process.
@@ -123,19 +123,36 @@ export function deliveredKey(receiver: string, groupKey: string): string {
   return `${receiver}.${createHash('sha256').update(groupKey).digest('hex').slice(0, 32)}`;
 }
 
-async function storedVersion(kv: KV, key: string): Promise<{ version: number; revision: number } | undefined> {
-  const e = await kv.get(key);
-  if (e?.operation !== 'PUT') return undefined;
-  const v = Number((e.json() as { version?: unknown }).version);
-  return Number.isFinite(v) ? { version: v, revision: e.revision } : undefined;
+/**
+ * What was last delivered for a (receiver, group): the notification's version and its stream sequence. A message is
+ * "already delivered" when both are lower or equal: the same message redelivered, or an older version that reached
+ * a replica after a newer one was delivered. A group that the alerter deleted and started again (version 1 again)
+ * is published later, so its sequence is higher and it is sent.
+ */
+export interface DeliveredMark {
+  version: number;
+  seq: number;
 }
 
-/** Raises the stored version to `version` (compare-and-set; a higher stored version is left alone). */
-async function storeVersion(kv: KV, key: string, version: number, at: number): Promise<void> {
+export function alreadyDelivered(mark: DeliveredMark | undefined, version: number, seq: number): boolean {
+  return mark !== undefined && version <= mark.version && seq <= mark.seq;
+}
+
+async function storedMark(kv: KV, key: string): Promise<(DeliveredMark & { revision: number }) | undefined> {
+  const e = await kv.get(key);
+  if (e?.operation !== 'PUT') return undefined;
+  const v = e.json() as { version?: unknown; seq?: unknown };
+  const version = Number(v.version);
+  const seq = Number(v.seq ?? 0);
+  return Number.isFinite(version) && Number.isFinite(seq) ? { version, seq, revision: e.revision } : undefined;
+}
+
+/** Records a delivery (compare-and-set; a mark of a later stream sequence is left alone). */
+async function storeMark(kv: KV, key: string, mark: DeliveredMark, at: number): Promise<void> {
   for (let attempt = 0; attempt < 5; attempt++) {
-    const cur = await storedVersion(kv, key);
-    if (cur && cur.version >= version) return;
-    const value = JSON.stringify({ version, at: new Date(at).toISOString() });
+    const cur = await storedMark(kv, key);
+    if (cur && cur.seq >= mark.seq) return;
+    const value = JSON.stringify({ ...mark, at: new Date(at).toISOString() });
     try {
       if (cur) await kv.update(key, value, cur.revision);
       else await kv.create(key, value);
@@ -157,8 +174,8 @@ interface Receiver {
   sendResolved: boolean;
   /** Tail of the delivery chain of each group (FIFO per group). */
   tails: Map<string, Promise<void>>;
-  /** Last delivered (or dead-lettered, or skipped) version per group. */
-  lastDelivered: Map<string, number>;
+  /** Last delivered (or dead-lettered, or skipped) notification per group. */
+  lastDelivered: Map<string, DeliveredMark>;
   consecutiveFailures: number;
   held: number;
   stats: ReceiverStats;
@@ -229,23 +246,24 @@ export async function startNotificationSender(opts: NotificationSenderOptions): 
     });
   }
 
-  const markDone = (r: Receiver, n: Notification) => {
-    const prev = r.lastDelivered.get(n.groupKey);
-    if (prev !== undefined && prev >= n.version) return;
-    r.lastDelivered.delete(n.groupKey); // re-insert: the map's order is least recently delivered first
-    r.lastDelivered.set(n.groupKey, n.version);
+  const markDone = (r: Receiver, groupKey: string, mark: DeliveredMark) => {
+    const prev = r.lastDelivered.get(groupKey);
+    if (prev !== undefined && prev.seq >= mark.seq) return;
+    r.lastDelivered.delete(groupKey); // re-insert: the map's order is least recently delivered first
+    r.lastDelivered.set(groupKey, mark);
     if (r.lastDelivered.size > LAST_DELIVERED_MAX) {
       const oldest = r.lastDelivered.keys().next().value;
       if (oldest !== undefined) r.lastDelivered.delete(oldest);
     }
   };
 
-  /** Records a version as done for its group: in this process, and in the shared KV when there is one. */
-  const recordDone = async (r: Receiver, n: Notification) => {
-    markDone(r, n);
+  /** Records a notification as done for its group: in this process, and in the shared KV when there is one. */
+  const recordDone = async (r: Receiver, msg: BusMessage, n: Notification) => {
+    const mark = { version: n.version, seq: msg.streamSequence };
+    markDone(r, n.groupKey, mark);
     if (!opts.deliveredKv) return;
     try {
-      await storeVersion(opts.deliveredKv, deliveredKey(r.notifier.name, n.groupKey), n.version, now());
+      await storeMark(opts.deliveredKv, deliveredKey(r.notifier.name, n.groupKey), mark, now());
     } catch (err) {
       // Not fatal: the notification was delivered; only a later redelivery could repeat it.
       log.warn({ err, receiver: r.notifier.name }, 'recording the delivered version failed');
@@ -287,8 +305,9 @@ export async function startNotificationSender(opts: NotificationSenderOptions): 
 
   const deliver = async (r: Receiver, msg: BusMessage, n: Notification) => {
     const labels = { receiver: r.notifier.name };
+    const seq = msg.streamSequence;
     const last = r.lastDelivered.get(n.groupKey);
-    if (last !== undefined && n.version <= last) {
+    if (alreadyDelivered(last, n.version, seq)) {
       r.stats.skipped++;
       m.skipped.add(1, { ...labels, why: 'superseded' });
       log.debug({ receiver: r.notifier.name, groupKey: n.groupKey, version: n.version, last }, 'already delivered');
@@ -297,23 +316,23 @@ export async function startNotificationSender(opts: NotificationSenderOptions): 
     const kv = opts.deliveredKv;
     const kvKey = kv ? deliveredKey(r.notifier.name, n.groupKey) : '';
     if (kv) {
-      let stored: { version: number } | undefined;
+      let stored: DeliveredMark | undefined;
       try {
-        stored = await storedVersion(kv, kvKey);
+        stored = await storedMark(kv, kvKey);
       } catch (err) {
         log.warn({ err, receiver: r.notifier.name }, 'delivered-version lookup failed; sending anyway');
       }
-      if (stored && n.version <= stored.version) {
+      if (stored && alreadyDelivered(stored, n.version, seq)) {
         r.stats.skipped++;
         m.skipped.add(1, { ...labels, why: 'superseded' });
-        markDone(r, { ...n, version: stored.version });
+        markDone(r, n.groupKey, { version: stored.version, seq: stored.seq });
         return;
       }
     }
     if (n.status === 'resolved' && !r.sendResolved) {
       r.stats.skipped++;
       m.skipped.add(1, { ...labels, why: 'send_resolved' });
-      await recordDone(r, n);
+      await recordDone(r, msg, n);
       return;
     }
     const id = msg.header('Nats-Msg-Id') ?? notificationMsgId(n);
@@ -344,7 +363,7 @@ export async function startNotificationSender(opts: NotificationSenderOptions): 
         r.stats.lastSuccessAt = now();
         m.sent.add(1, { ...labels, type: r.notifier.type, status: n.status });
         m.latency.record(Math.max(0, now() - msg.timestampMs) / 1000, labels);
-        await recordDone(r, n);
+        await recordDone(r, msg, n);
         return;
       }
       if (abort.signal.aborted) throw stopError;
@@ -357,7 +376,7 @@ export async function startNotificationSender(opts: NotificationSenderOptions): 
       m.failed.add(1, { ...labels, retryable: String(retryable) });
       if (!retryable) {
         await deadLetter(r, msg, n, err);
-        await recordDone(r, n);
+        await recordDone(r, msg, n);
         return;
       }
       r.consecutiveFailures++;

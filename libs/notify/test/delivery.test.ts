@@ -267,8 +267,9 @@ test('delivery - replicas share the delivered versions in KV: a version delivere
     delivered.push({ groupKey: n.groupKey, version: n.version });
     return { status: 200 };
   };
-  // A process delivered g/3 (the receiver answered 2xx, the version was recorded) and died before its ack.
-  await kv.create(deliveredKey('hook', 'g'), JSON.stringify({ version: 3 }));
+  // A process delivered g/3 (stream sequence 5: g1 h1 g2 h2 g3 …; the receiver answered 2xx, the mark was recorded)
+  // and died before its ack.
+  await kv.create(deliveredKey('hook', 'g'), JSON.stringify({ version: 3, seq: 5 }));
   await publishGroups(ob, 'hook', ['g', 'h'], 1, 4);
   const a = await ob.sender({ receivers: [hookReceiver('hook', rx)], deliveredKv: kv });
   await waitFor(() => delivered.length >= 5, 15_000, 'g/4 and h/1..4');
@@ -288,7 +289,15 @@ test('delivery - replicas share the delivered versions in KV: a version delivere
   );
   assert.equal(a.stats()[0]?.skipped, 3);
   const stored = await kv.get(deliveredKey('hook', 'h'));
-  assert.equal((stored?.json() as { version: number } | undefined)?.version, 4);
+  const mark = stored?.json() as { version: number; seq: number; at: string } | undefined;
+  assert.deepEqual({ version: mark?.version, seq: mark?.seq }, { version: 4, seq: 8 });
+
+  // The alerter deleted idle group g and started it again: version 1, published later (the alerter keeps idle
+  // records longer than the duplicate window, so its msg id is new to the stream; here a distinct id stands in).
+  const again = notification('hook', 'g', 1, { commonAnnotations: { summary: 'again' } });
+  await ob.publisher.publish(`${ob.bus.root}.notifications.hook`, again, { msgId: 'hook/g/1/again' });
+  await waitFor(() => delivered.length >= 6, 10_000, 'the new incarnation of g');
+  assert.deepEqual(delivered.at(-1), { groupKey: 'g', version: 1 });
 });
 
 test('delivery - two sender replicas through an outage: per group no duplicate, never out of order, the last version always delivered', async (t) => {
