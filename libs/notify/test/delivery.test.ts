@@ -156,7 +156,7 @@ test('delivery - a slow, rate-limited or failing receiver never holds up another
   slow.reply = () => new Promise((r) => setTimeout(() => r({ status: 200 }), 2_000));
   await ob.sender({
     receivers: [
-      hookReceiver('slow', slow, { concurrency: 1, rateLimit: { messages: 1, per: '5s' } }),
+      hookReceiver('slow', slow, { concurrency: 1, rateLimit: { messages: 1, per: '20s' } }),
       hookReceiver('down', down),
       hookReceiver('fast', fast),
     ],
@@ -169,8 +169,8 @@ test('delivery - a slow, rate-limited or failing receiver never holds up another
   }
   await waitFor(() => fast.requests.length === 5, 10_000, 'the fast receiver got all five');
   const fastMs = Date.now() - t0;
-  assert.ok(fastMs < 5_000, `fast receiver done in ${fastMs} ms`);
-  assert.ok(slow.requests.length <= 2, `slow receiver got ${slow.requests.length} (rate limit 1 per 5 s)`);
+  assert.ok(fastMs < 10_000, `fast receiver done in ${fastMs} ms`);
+  assert.ok(slow.requests.length <= 1, `slow receiver got ${slow.requests.length} (rate limit 1 per 20 s)`);
 });
 
 test('delivery - stop while notifications are held, start again: all delivered once, in order', async (t) => {
