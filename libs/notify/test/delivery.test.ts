@@ -66,7 +66,7 @@ test(`delivery - a receiver down for ${DOWN_MS / 1000} s: everything delivered a
   };
   await rx.down();
   // A short ack_wait, so the outage outlasts it many times over: held messages must be kept alive by working().
-  const sender = await ob.sender({ receivers: [hookReceiver('hook', rx)], ackWaitMs: 3_000 });
+  const sender = await ob.sender({ receivers: [hookReceiver('hook', rx)], ackWaitMs: 6_000 });
   const groups = Array.from({ length: 8 }, (_, i) => `{}:{namespace="ns-${i}"}`);
   const outageStart = Date.now();
   await publishGroups(ob, 'hook', groups, 1, 3);
