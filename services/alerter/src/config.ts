@@ -35,6 +35,12 @@ export const alerterConfig = defineConfig({
       default: 'kec_alerter',
       description: 'NATS KV bucket of alert state, groups (last notification per receiver and group) and silences.',
     },
+    deliveredBucket: {
+      schema: Type.String({ pattern: '^[-_a-zA-Z0-9]+$' }),
+      default: 'kec_notify_delivered',
+      description:
+        "NATS KV bucket of the sender's last delivered version per receiver and group (7 d), shared by replicas.",
+    },
     configFiles: {
       schema: Type.String({ pattern: '^[^\\s]*(,[^\\s]*)*$' }),
       default: '',

@@ -7,6 +7,7 @@ import {
   consumerSpec,
   ensureConsumer,
   ensureStream,
+  openKv,
   PoisonMessageError,
   Publisher,
   parseBatch,
@@ -15,6 +16,7 @@ import {
   streamSpec,
 } from '@kec/bus';
 import { loadConfig } from '@kec/config';
+import { type NotificationSender, notificationsStreamSpec, startNotificationSender } from '@kec/notify';
 import type { RunningService, ServiceContext, ServiceDefinition } from '@kec/runtime';
 import { nanos } from '@nats-io/transport-node';
 import type { Validator } from 'typebox/compile';
@@ -29,24 +31,22 @@ import { AlertStore } from './store.ts';
 const GiB = 1024 * 1024 * 1024;
 
 /**
- * KEC_ALERTS (`<root>.alerts.>`, public kec.alert/v1, 7 d) and KEC_NOTIFICATIONS (`<root>.notifications.>`, the outbox,
- * 7 d, 1 h duplicate window: longer than any republish of a pending notification, shorter than a group's idle life).
+ * KEC_ALERTS (`<root>.alerts.>`, public kec.alert/v1, 7 d, duplicate window 10 min) and the outbox KEC_NOTIFICATIONS
+ * (`@kec/notify`'s spec: 7 d, duplicate window 1 h, longer than any republish of a pending notification and shorter
+ * than a group's idle life).
  */
 export function alerterStreamSpecs(root: string, prefix: string, opts: StreamSpecOptions = {}): StreamSpec[] {
   const base = streamSpec('KEC_INCIDENTS', root, prefix, opts);
-  const mk = (name: string, kind: string, description: string, dupMs: number): StreamSpec => ({
+  const alerts: StreamSpec = {
     ...base,
-    name: prefix + name,
-    subjects: [`${root}.${kind}.>`],
-    description,
+    name: `${prefix}KEC_ALERTS`,
+    subjects: [`${root}.alerts.>`],
+    description: 'alert transitions (firing, resolved), public kec.alert/v1',
     max_bytes: GiB,
-    duplicate_window: nanos(dupMs),
-    ...opts.overrides?.[name],
-  });
-  return [
-    mk('KEC_ALERTS', 'alerts', 'alert transitions (firing, resolved), public kec.alert/v1', 10 * 60_000),
-    mk('KEC_NOTIFICATIONS', 'notifications', 'the alerter outbox: one kec.notification/v1 per notification', 3_600_000),
-  ];
+    duplicate_window: nanos(10 * 60_000),
+    ...opts.overrides?.['KEC_ALERTS'],
+  };
+  return [alerts, notificationsStreamSpec(root, prefix, opts.overrides?.['KEC_NOTIFICATIONS'] ?? {})];
 }
 
 function parser<T>(v: Validator, what: string): (data: Uint8Array) => T {
@@ -93,6 +93,7 @@ export const alerterService: ServiceDefinition = {
     const metrics = alerterMetrics(ctx.meter);
     const handles: ConsumerHandle[] = [];
     let store: AlertStore | undefined;
+    let sender: NotificationSender | undefined;
     let timer: NodeJS.Timeout | undefined;
     let ticking: Promise<void> = Promise.resolve();
     const publisher = new Publisher(bus, { window: 256 });
@@ -175,7 +176,18 @@ export const alerterService: ServiceDefinition = {
         });
         handles.push(handle);
       }
+      if (cfg.sender && rules.receivers.size > 0) {
+        sender = await startNotificationSender({
+          bus,
+          receivers: [...rules.receivers.values()],
+          stream: `${cfg.streamPrefix}KEC_NOTIFICATIONS`,
+          logger: log,
+          meter: ctx.meter,
+          deliveredKv: await openKv(bus, cfg.deliveredBucket, { ttlMs: 7 * 86_400_000 }),
+        });
+      }
     } catch (err) {
+      await sender?.stop();
       for (const h of handles) await h.stop();
       await store?.close();
       await bus.close();
@@ -227,6 +239,7 @@ export const alerterService: ServiceDefinition = {
         rules: rules.rules.length,
         receivers: [...rules.receivers.keys()],
         route: Boolean(rules.route),
+        sender: Boolean(sender),
         inhibitRules: rules.inhibit.length,
         files: rules.files,
       },
@@ -244,6 +257,7 @@ export const alerterService: ServiceDefinition = {
         await ticking;
         for (const h of handles) await h.stop();
         await publisher.flush();
+        await sender?.stop();
         await st.close();
         await bus.close();
       },

@@ -166,6 +166,7 @@ export async function space(): Promise<{
       KEC_ALERTER_STREAM_PREFIX: prefix,
       KEC_ALERTER_STREAM_MAX_BYTES: String(64 * 1024 * 1024),
       KEC_ALERTER_BUCKET: bucket,
+      KEC_ALERTER_DELIVERED_BUCKET: `delivered_${id}`,
       KEC_ALERTER_TICK_MS: '100',
       KEC_ALERTER_SENDER: 'false',
       ...extra,
@@ -174,10 +175,12 @@ export async function space(): Promise<{
       for (const s of [...streams, 'KEC_ALERTS', 'KEC_NOTIFICATIONS']) {
         await bus.jsm.streams.delete(prefix + s).catch(() => undefined);
       }
-      await bus.kvm
-        .open(bucket)
-        .then((kv) => kv.destroy())
-        .catch(() => undefined);
+      for (const b of [bucket, `delivered_${id}`]) {
+        await bus.kvm
+          .open(b)
+          .then((kv) => kv.destroy())
+          .catch(() => undefined);
+      }
       await bus.close();
     },
   };
