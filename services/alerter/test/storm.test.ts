@@ -159,11 +159,14 @@ route:
         const pod = `web-7d9f8b6c5d-p${p}`;
         const at = new Date(start + ((c - 1) * PODS + p) * 30).toISOString();
         const e = enriched(pod, c, at, c * 1000 + p);
-        void pub.publish(sp.bus.subjects.enriched('prod', 'shop', 'Pod'), e, {
-          msgId: `prod/${e.uid}/${e.resourceVersion}`,
-        });
+        inFlight.push(
+          pub.publish(sp.bus.subjects.enriched('prod', 'shop', 'Pod'), e, {
+            msgId: `prod/${e.uid}/${e.resourceVersion}`,
+          }),
+        );
         published++;
       }
+      await Promise.all(inFlight.splice(0));
       if (c === PER_POD / 2) {
         await pub.flush();
         // SIGKILL one replica mid-storm; start it again a moment later.
