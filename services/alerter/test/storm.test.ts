@@ -1,4 +1,4 @@
-// The storm and exactly-once: 10,000 BackOff occurrences from 200 pods of one Deployment go through the real
+// The storm and exactly-once: 10,000 BackOff occurrences from 200 pods of one Deployment (KEC_TEST_FULL=1; quick: 2,000 from 100) go through the real
 // correlator (in process) into two alerter processes that share the durables and the KV state; one alerter is
 // SIGKILLed mid-storm and started again. The receiver (a local CloudEvents webhook, delivered by @kec/notify's sender
 // inside the alerters) gets one grouped notification per group interval that carries the counts, not thousands; each
@@ -17,8 +17,11 @@ import { readStream, space, startService, waitFor, writeTemp } from './helpers.t
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const REDIS_URL = process.env.KEC_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const PODS = 200;
-const PER_POD = 50; // 200 x 50 = 10,000 occurrences
+// KEC_TEST_FULL=1 (./dev test --full): the issue's 10,000 occurrences from 200 pods; the quick variant plays 2,000
+// from 100 pods, so the suite stays within minutes on a loaded 2-core machine.
+const FULL = process.env.KEC_TEST_FULL === '1';
+const PODS = FULL ? 200 : 100;
+const PER_POD = FULL ? 50 : 20;
 const INTERVAL_MS = 2000;
 
 function alerter(env: Record<string, string>): {
@@ -87,7 +90,7 @@ function enriched(pod: string, count: number, at: string, rv: number) {
   };
 }
 
-test('storm - 10,000 BackOff from 200 pods: grouped notifications per interval with counts; two replicas, one SIGKILLed, exactly once', async (t) => {
+test('storm - 10,000 BackOff from 200 pods (--full; quick 2,000 from 100): grouped notifications per interval with counts; two replicas, one SIGKILLed, exactly once', async (t) => {
   const sp = await space();
   await ensureStream(
     sp.bus.jsm,
@@ -193,7 +196,7 @@ route:
         }
         return false;
       },
-      180_000,
+      240_000,
     );
     // Quiet for a few intervals: nothing changes, so nothing more is sent (an observation window, not a sync).
     await new Promise((r) => setTimeout(r, 4 * INTERVAL_MS));
@@ -221,7 +224,9 @@ route:
       ([k, ns]) =>
         `${k}: ${ns.length} notifications, versions ${ns.map((n) => n.version).join(',')}; counts ${JSON.stringify(ns.at(-1)?.alerts.map((al) => al.counts))}`,
     );
-    t.diagnostic(`${received.length} notifications for 10,000 occurrences in ${elapsedMs} ms\n${summary.join('\n')}`);
+    t.diagnostic(
+      `${received.length} notifications for ${PODS * PER_POD} occurrences in ${elapsedMs} ms\n${summary.join('\n')}`,
+    );
     assert.ok(byGroup.size >= 2, 'incident and burst groups');
     for (const [k, ns] of byGroup) {
       const versions = ns.map((n) => n.version);
