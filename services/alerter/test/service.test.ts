@@ -5,8 +5,15 @@ import { test } from 'node:test';
 import { Publisher } from '@kec/bus';
 import { loadConfig } from '@kec/config';
 import type { Notification } from '@kec/notify';
-import { type AlertPayload, alerterConfig, alerterService, alertsConfigFrom } from '../src/index.ts';
-import { incident, readStream, space, startService, waitFor, writeTemp } from './helpers.ts';
+import {
+  type AlertPayload,
+  addSilence,
+  alerterConfig,
+  alerterService,
+  alertsConfigFrom,
+  expireSilence,
+} from '../src/index.ts';
+import { event, incident, readStream, space, startService, waitFor, writeTemp } from './helpers.ts';
 
 const ALERTS = `apiVersion: kec.alerts/v1
 receivers:
@@ -106,4 +113,77 @@ test('service - a bad alerts file fails the start with file:line', async () => {
     () => alertsConfigFrom(cfg),
     new RegExp(`${file}:4: rule x /rules/0/source: must be one of incidents, events, patterns`),
   );
+});
+
+test('service - silenced and inhibited alerts are not notified while that holds, and are notified after', async () => {
+  const sp = await space();
+  const file = writeTemp(
+    'alerts.yaml',
+    `${ALERTS}rules:
+  - id: pod-trouble
+    alertname: KecPodTrouble
+    source: events
+    match: { reason: BackOff }
+    threshold: { count: 0, window: 1m, by: [namespace, node] }
+`,
+  );
+  // A silence on namespace shop, in place before the alerter starts (it loads the bucket before it is ready).
+  const s = await addSilence(sp.bus, sp.bucket, {
+    matchers: ['namespace="shop"'],
+    endsAt: new Date(Date.now() + 3_600_000),
+    createdBy: 'test',
+    comment: 'maintenance',
+  });
+  const a = await startService(alerterService, sp.env({ KEC_ALERTER_CONFIG_FILES: file }));
+  try {
+    const pub = new Publisher(sp.bus);
+    const put = (i: ReturnType<typeof incident>) =>
+      pub.publish(sp.bus.subjects.incidents(i.cluster, i.namespace), i, { msgId: `${i.cluster}/${i.id}/${i.version}` });
+    const notified = async () =>
+      (await readStream<Notification>(sp.bus, `${sp.prefix}KEC_NOTIFICATIONS`)).flatMap((n) =>
+        n.data.alerts.map((al) => `${al.labels['alertname']}:${al.incidentId ?? al.labels['node']}:${al.status}`),
+      );
+    // Incidents in shop (silenced since before the start) and pay (not).
+    await put(incident({ id: 's1', version: 1 }));
+    await put(incident({ id: 'p1', version: 1, namespace: 'pay' }));
+    await waitFor('pay notified', async () => (await notified()).includes('KecIncident:p1:firing'));
+    // A node problem on node-1, then pod trouble on node-1 (inhibited) and on node-2 (not).
+    const node = incident({
+      id: 'n1',
+      namespace: '',
+      severity: 'critical',
+      category: 'node',
+      rootCause: { eventUid: 'u', reason: 'NodeNotReady', object: 'Node//node-1', why: 'kubelet stopped posting' },
+      affected: ['Node//node-1'],
+    });
+    await put(node);
+    await waitFor('the node problem notified', async () => (await notified()).includes('KecNodeProblem:n1:firing'));
+    for (const n of ['node-1', 'node-2']) {
+      // (namespace web: the silence of shop must not be what mutes them)
+      const e = event({ reason: 'BackOff', name: `web-${n}`, node: n, namespace: 'web' });
+      await pub.publish(sp.bus.subjects.events('prod', 'web', 'Pod', 'Warning', 'BackOff'), e, { msgId: e.uid });
+    }
+    await waitFor('pod trouble on node-2 notified', async () =>
+      (await notified()).includes('KecPodTrouble:node-2:firing'),
+    );
+    // An observation window of a few intervals: the silenced incident and the inhibited alert stay out.
+    await new Promise((r) => setTimeout(r, 2500));
+    let seen = await notified();
+    assert.ok(!seen.some((x) => x.startsWith('KecIncident:s1')), `silenced: ${seen.join(' ')}`);
+    assert.ok(!seen.includes('KecPodTrouble:node-1:firing'), `inhibited: ${seen.join(' ')}`);
+    // The node problem resolves: the inhibited alert is notified; the silence expires: the silenced one is.
+    await put({ ...node, version: 2, state: 'resolved' });
+    await waitFor('the inhibited alert after the inhibition ended', async () =>
+      (await notified()).includes('KecPodTrouble:node-1:firing'),
+    );
+    await expireSilence(sp.bus, sp.bucket, s.id);
+    await waitFor('the silenced alert after the silence expired', async () =>
+      (await notified()).includes('KecIncident:s1:firing'),
+    );
+    seen = await notified();
+    assert.equal(seen.filter((x) => x === 'KecIncident:s1:firing').length, 1);
+  } finally {
+    await a.stop();
+    await sp.cleanup();
+  }
 });
