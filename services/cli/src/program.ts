@@ -3,6 +3,7 @@ import { CONFIG_ERROR_EXIT_CODE, ConfigError, type ConfigSpec, formatConfigError
 import { runServices } from '@kec/runtime';
 import { Command, CommanderError, Option } from 'commander';
 import { addAlertsCommands } from './alerts-command.ts';
+import { addHistoryCommands } from './history-commands.ts';
 import { registry as defaultRegistry, type ServiceLoader } from './registry.ts';
 import { addRulesCommand } from './rules-command.ts';
 import { loadServices, selectServices, UsageError } from './services.ts';
@@ -18,6 +19,10 @@ export interface CliContext {
   registry?: Readonly<Record<string, ServiceLoader>>;
   stdout?: (text: string) => void;
   stderr?: (text: string) => void;
+  /** Ends `kec get events -w` and `kec tail` (default: SIGINT/SIGTERM). */
+  stop?: AbortSignal;
+  /** For the history commands' printers (default: the process's clock). */
+  now?: () => number;
 }
 
 class ExitError extends Error {
@@ -126,6 +131,23 @@ export function buildProgram(ctx: CliContext): Command {
       throw new ExitError(1, message);
     },
   });
+
+  addHistoryCommands(
+    program,
+    {
+      env: ctx.env,
+      out,
+      note: ctx.stderr ?? ((t: string) => process.stderr.write(t)),
+      // a terminal only when writing to the real stdout (colour, width)
+      tty: ctx.stdout === undefined && process.stdout.isTTY === true,
+      columns: ctx.stdout === undefined ? process.stdout.columns : undefined,
+      ...(ctx.now ? { now: ctx.now } : {}),
+      ...(ctx.stop ? { stop: ctx.stop } : {}),
+    },
+    (code, message) => {
+      throw new ExitError(code, message);
+    },
+  );
 
   return program;
 }
