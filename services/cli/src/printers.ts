@@ -136,7 +136,8 @@ export function renderTable(
       const excess = total() - opts.width;
       if (excess <= 0) break;
       const floor = Math.max(c.min ?? 10, opts.noHeaders ? 1 : width(c.header));
-      widths[i] = Math.max(floor, (widths[i] ?? 0) - excess);
+      const cur = widths[i] ?? 0;
+      widths[i] = Math.min(cur, Math.max(floor, cur - excess));
     }
   }
   const line = (vals: readonly string[], row: number) => {
@@ -431,9 +432,24 @@ export function printTimeline(t: Timeline, o: PrintOptions): string {
     `${t.entries.length} observation${t.entries.length === 1 ? '' : 's'}, ${total} occurrence${total === 1 ? '' : 's'}, ${t.objects.length} object${t.objects.length === 1 ? '' : 's'}${t.truncated ? ' (truncated: narrow --since/--until or raise --limit)' : ''}`,
   ];
   if (t.objects.length > 1) {
-    for (const x of t.objects) {
-      out.push(`  ${x.kind}/${x.name}  ${dim(`${since(x.firstSeen, o.now)} .. ${since(x.lastSeen, o.now)} ago`)}`);
-    }
+    const objs = renderTable(
+      [{ header: 'OBJECT', shrink: 0, min: 20 }, { header: 'SEEN' }],
+      t.objects.map((x) => [
+        `${x.kind}/${x.name}`,
+        `first ${since(x.firstSeen, o.now)} ago, last ${since(x.lastSeen, o.now)} ago`,
+      ]),
+      {
+        width: o.width === undefined ? undefined : o.width - 2,
+        noHeaders: true,
+        paint: (c, cell) => (c === 1 ? dim(cell) : cell),
+      },
+    );
+    out.push(
+      ...objs
+        .trimEnd()
+        .split('\n')
+        .map((l) => `  ${l}`),
+    );
   }
   if (t.buckets.length > 0) {
     const label = `per ${t.step}: `;
@@ -446,42 +462,37 @@ export function printTimeline(t: Timeline, o: PrintOptions): string {
     return `${out.join('\n')}\n`;
   }
   const sorted = [...t.entries].sort((a, b2) => Date.parse(a.time) - Date.parse(b2.time));
-  let day = '';
   const showObject = new Set(sorted.map((e) => `${e.object.kind}/${e.object.name}`)).size > 1;
-  const rows: string[][] = [];
-  const flush = () => {
-    if (rows.length === 0) return;
-    const cols: Column[] = [
-      { header: 'TIME' },
-      ...(showObject ? [{ header: 'OBJECT', shrink: 1, min: 20 }] : []),
-      { header: 'TYPE' },
-      { header: 'REASON', shrink: 2, min: 12 },
-      { header: 'COUNT', align: 'right' as const },
-      { header: 'MESSAGE', shrink: 0, min: 20 },
-    ];
-    const typeCol = showObject ? 2 : 1;
-    out.push(
-      ...renderTable(cols, rows, {
-        width: o.width === undefined ? undefined : o.width - 2,
-        noHeaders: true,
-        ...(o.color ? { paint: (c: number, cell: string) => (c === typeCol ? paintValue(cell) : cell) } : {}),
-      })
-        .trimEnd()
-        .split('\n')
-        .map((l) => `  ${l}`),
-    );
-    rows.length = 0;
-  };
-  for (const e of sorted) {
+  const cols: Column[] = [
+    { header: 'TIME' },
+    ...(showObject ? [{ header: 'OBJECT', shrink: 1, min: 20 }] : []),
+    { header: 'TYPE' },
+    { header: 'REASON', shrink: 2, min: 12 },
+    { header: 'COUNT', align: 'right' as const },
+    { header: 'MESSAGE', shrink: 0, min: 20 },
+  ];
+  const typeCol = showObject ? 2 : 1;
+  // one table for every day, so columns line up; a day line (UTC) before each day's first row
+  const lines = renderTable(
+    cols,
+    sorted.map((e) => timelineRow(e, showObject)),
+    {
+      width: o.width === undefined ? undefined : o.width - 2,
+      noHeaders: true,
+      ...(o.color ? { paint: (c: number, cell: string) => (c === typeCol ? paintValue(cell) : cell) } : {}),
+    },
+  )
+    .trimEnd()
+    .split('\n');
+  let day = '';
+  sorted.forEach((e, i) => {
     const d = e.time.slice(0, 10);
     if (d !== day) {
-      flush();
       day = d;
       out.push(b(`${d} (UTC)`));
     }
-    rows.push(timelineRow(e, showObject));
-  }
-  flush();
+    out.push(`  ${lines[i] ?? ''}`);
+  });
   return `${out.join('\n')}\n`;
 }
 
