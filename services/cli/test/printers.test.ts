@@ -95,11 +95,11 @@ describe('printers', () => {
       const text = printEventsTable(EVENTS, { ...o, width });
       for (const line of text.trimEnd().split('\n')) assert.ok([...line].length <= width, `${width}: ${line}`);
       assert.match(text, /…/);
-      assert.doesNotMatch(text, /\u001b\[/);
+      assert.ok(!text.includes('\u001b['));
     }
     golden('events-80-columns', printEventsTable(EVENTS, { ...o, width: 80 }));
     const colored = printEventsTable(EVENTS, { ...o, width: 80, color: true });
-    assert.match(colored, /\u001b\[31mWarning\u001b\[0m/);
+    assert.ok(colored.includes('\u001b[31mWarning\u001b[0m'));
     for (const line of colored.trimEnd().split('\n')) assert.ok([...stripAnsi(line)].length <= 80, line);
     assert.equal(stripAnsi(colored), printEventsTable(EVENTS, { ...o, width: 80 }));
   });
