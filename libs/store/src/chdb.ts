@@ -15,6 +15,13 @@ export interface ChdbStoreOptions {
   dataDir: string;
   database?: string;
   logger?: Logger;
+  /**
+   * Settings of every query of this store on top of the pinned ones, given to the engine at connect (so a
+   * `readonly=1` here cannot be lifted by a statement). Used by the API's read-only stores.
+   */
+  querySettings?: Readonly<Record<string, string | number>>;
+  /** Make `database` the current database of the connection (`USE`), so unqualified table names resolve there. */
+  sessionDatabase?: boolean;
 }
 
 function parseRows<T>(text: string): T[] {
@@ -62,7 +69,9 @@ export class ChdbStore implements Store {
     let session: Session;
     try {
       session = new Session(dataDir, {
-        connectionArgs: Object.entries(PINNED_QUERY_SETTINGS).map(([k, v]) => `--${k}=${v}`),
+        connectionArgs: Object.entries({ ...PINNED_QUERY_SETTINGS, ...opts.querySettings }).map(
+          ([k, v]) => `--${k}=${v}`,
+        ),
       });
     } catch (err) {
       throw mapError(err, `cannot open data directory ${dataDir}`);
@@ -70,6 +79,7 @@ export class ChdbStore implements Store {
     const store = new ChdbStore(session, dataDir, opts.database ?? 'kec');
     try {
       await store.ping();
+      if (opts.sessionDatabase) await store.command(`USE ${store.database}`);
     } catch (err) {
       session.close();
       throw err;

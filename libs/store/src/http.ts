@@ -44,6 +44,13 @@ export interface HttpStoreOptions {
   retryDelayMs?: number;
   maxOpenConnections?: number;
   logger?: Logger;
+  /**
+   * Settings sent with every query on top of the pinned ones (e.g. the API's `readonly=1` and limits). Unlike the
+   * pinned settings, one the server does not know fails open() instead of being dropped.
+   */
+  querySettings?: Readonly<Record<string, string | number>>;
+  /** Send `database` as the current database of every request, so unqualified table names resolve there. */
+  sessionDatabase?: boolean;
 }
 
 const NETWORK_CODES = new Set([
@@ -98,15 +105,17 @@ export class HttpStore implements Store {
   readonly #opts: HttpStoreOptions;
   /** Pinned settings this server knows (an old server rejects unknown ones); filled at open(). */
   #insertSettings: Record<string, string | number> = { ...PINNED_INSERT_SETTINGS };
-  #querySettings: Record<string, string | number> = { ...PINNED_QUERY_SETTINGS };
+  #querySettings: Record<string, string | number>;
   #supportsToken = true;
   #closed = false;
 
   private constructor(opts: HttpStoreOptions) {
     this.#opts = opts;
     this.database = opts.database ?? 'kec';
+    this.#querySettings = { ...PINNED_QUERY_SETTINGS, ...opts.querySettings };
     this.#client = createClient({
       ...clickhouseConnection(opts.url, opts.security),
+      ...(opts.sessionDatabase ? { database: this.database } : {}),
       request_timeout: opts.requestTimeoutMs ?? 30_000,
       max_open_connections: opts.maxOpenConnections ?? 10,
       keep_alive: { enabled: true, idle_socket_ttl: opts.idleSocketTtlMs ?? 2_500 },
@@ -123,9 +132,11 @@ export class HttpStore implements Store {
   static async open(opts: HttpStoreOptions): Promise<HttpStore> {
     const store = new HttpStore(opts);
     try {
+      const required = Object.keys(opts.querySettings ?? {});
       const names = [
         ...Object.keys(PINNED_INSERT_SETTINGS),
         ...Object.keys(PINNED_QUERY_SETTINGS),
+        ...required,
         'insert_deduplication_token',
       ];
       const rs = await store.#client.query({
@@ -133,10 +144,16 @@ export class HttpStore implements Store {
         format: 'JSONEachRow',
       });
       const known = new Set((await rs.json<{ name: string }>()).map((r) => r.name));
+      const unknown = required.filter((k) => !known.has(k));
+      if (unknown.length > 0) {
+        throw new StoreError(`the server does not know the required settings ${unknown.join(', ')}`, {
+          retryable: false,
+        });
+      }
       const dropped: string[] = [];
       for (const table of [store.#insertSettings, store.#querySettings]) {
         for (const k of Object.keys(table)) {
-          if (!known.has(k)) {
+          if (!known.has(k) && !required.includes(k)) {
             delete table[k];
             dropped.push(k);
           }

@@ -15,7 +15,11 @@ export interface OpenStoreOptions {
   /** Credentials and TLS of a ClickHouse server (see `clickhouseSecurity` for the shared config keys). */
   security?: ClickHouseSecurity | undefined;
   logger?: Logger;
-  http?: Omit<HttpStoreOptions, 'url' | 'database' | 'logger'>;
+  http?: Omit<HttpStoreOptions, 'url' | 'database' | 'logger' | 'querySettings' | 'sessionDatabase'>;
+  /** Settings of every query on top of the pinned ones (both backends; see ChdbStoreOptions.querySettings). */
+  querySettings?: Readonly<Record<string, string | number>>;
+  /** Make `database` the current database, so unqualified table names resolve there. */
+  sessionDatabase?: boolean;
 }
 
 /** Opens the store. Rejects with StoreUnavailableError when it cannot be reached or its directory is locked. */
@@ -27,9 +31,17 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
       database: opts.database,
       logger: opts.logger,
       ...(opts.security ? { security: opts.security } : {}),
+      querySettings: opts.querySettings,
+      sessionDatabase: opts.sessionDatabase,
     });
   }
-  return ChdbStore.open({ dataDir: embeddedDir(opts.dataDir), database: opts.database, logger: opts.logger });
+  return ChdbStore.open({
+    dataDir: embeddedDir(opts.dataDir),
+    database: opts.database,
+    logger: opts.logger,
+    querySettings: opts.querySettings,
+    sessionDatabase: opts.sessionDatabase,
+  });
 }
 
 /** Where the embedded store keeps its data under KEC_DATA_DIR. */
