@@ -39,33 +39,30 @@ export const StatusReasonSchema = Type.Union([
   Type.Literal('ServiceUnavailable'),
 ]);
 
-export const StatusSchema = Type.Object(
-  {
-    kind: Type.Literal('Status'),
-    apiVersion: Type.Literal('v1'),
-    metadata: Type.Object({}),
-    status: Type.Literal('Failure'),
-    message: Type.String(),
-    reason: StatusReasonSchema,
-    code: Type.Integer(),
-    details: Type.Optional(
-      Type.Object({
-        causes: Type.Optional(
-          Type.Array(
-            Type.Object({
-              field: Type.Optional(Type.String()),
-              reason: Type.Optional(Type.String()),
-              message: Type.String(),
-            }),
-          ),
+export const StatusSchema = Type.Object({
+  kind: Type.Literal('Status'),
+  apiVersion: Type.Literal('v1'),
+  metadata: Type.Object({}),
+  status: Type.Literal('Failure'),
+  message: Type.String(),
+  reason: StatusReasonSchema,
+  code: Type.Integer(),
+  details: Type.Optional(
+    Type.Object({
+      causes: Type.Optional(
+        Type.Array(
+          Type.Object({
+            field: Type.Optional(Type.String()),
+            reason: Type.Optional(Type.String()),
+            message: Type.String(),
+          }),
         ),
-        /** ClickHouse error code, when the engine refused a statement (e.g. 164 READONLY). */
-        clickhouseCode: Type.Optional(Type.Integer()),
-      }),
-    ),
-  },
-  { $id: 'Status' },
-);
+      ),
+      /** ClickHouse error code, when the engine refused a statement (e.g. 164 READONLY). */
+      clickhouseCode: Type.Optional(Type.Integer()),
+    }),
+  ),
+});
 
 // ---------------------------------------------------------------------------------------------------------------
 // Events
@@ -92,43 +89,40 @@ export const ObjectRefSchema = Type.Object({
 export const WorkloadRefSchema = Type.Object({ kind: Type.String(), name: Type.String() });
 
 /** One Event object in its latest state: kubectl's columns plus kec's enrichment and classification. */
-export const EventItemSchema = Type.Object(
-  {
-    cluster: Type.String(),
-    /** The Event's own namespace ('' for cluster-scoped events). */
-    namespace: Type.String(),
-    /** The Event object's name (kubectl's NAME column in -o wide). */
-    name: Type.String(),
-    uid: Type.String(),
-    /** When the newest occurrence happened (lastTimestamp / series.lastObservedTime / eventTime). */
-    lastSeen: TimestampSchema,
-    firstSeen: TimestampSchema,
-    /** Occurrences so far (count / series.count; 1 for a single event). */
-    count: Type.Integer({ minimum: 0 }),
-    type: EventTypeSchema,
-    reason: Type.String(),
-    object: ObjectRefSchema,
-    /** kubectl's SOURCE column: `component, host` (core/v1 source) or the reporting controller. */
-    source: Type.String(),
-    reportingController: Type.String(),
-    reportingInstance: Type.String(),
-    message: Type.String(),
-    severity: Type.String({ description: 'info | warning | error | critical' }),
-    category: Type.String(),
-    /** The owning workload (Pod -> ReplicaSet -> Deployment ...), null when not resolved. */
-    workload: Nullable(WorkloadRefSchema),
-    /** Node of the object ('' when unknown). */
-    node: Type.String(),
-    /** The incident the correlator joined it to, null when none. */
-    incidentId: Nullable(Type.String()),
-    /** Labels of the involved object (from enrichment; kept after the object is deleted). */
-    labels: StringMap,
-    fingerprintId: Type.String(),
-    /** The Event object itself expired from the API (TTL); its history is kept. */
-    deleted: Type.Boolean(),
-  },
-  { $id: 'EventItem' },
-);
+export const EventItemSchema = Type.Object({
+  cluster: Type.String(),
+  /** The Event's own namespace ('' for cluster-scoped events). */
+  namespace: Type.String(),
+  /** The Event object's name (kubectl's NAME column in -o wide). */
+  name: Type.String(),
+  uid: Type.String(),
+  /** When the newest occurrence happened (lastTimestamp / series.lastObservedTime / eventTime). */
+  lastSeen: TimestampSchema,
+  firstSeen: TimestampSchema,
+  /** Occurrences so far (count / series.count; 1 for a single event). */
+  count: Type.Integer({ minimum: 0 }),
+  type: EventTypeSchema,
+  reason: Type.String(),
+  object: ObjectRefSchema,
+  /** kubectl's SOURCE column: `component, host` (core/v1 source) or the reporting controller. */
+  source: Type.String(),
+  reportingController: Type.String(),
+  reportingInstance: Type.String(),
+  message: Type.String(),
+  severity: Type.String({ description: 'info | warning | error | critical' }),
+  category: Type.String(),
+  /** The owning workload (Pod -> ReplicaSet -> Deployment ...), null when not resolved. */
+  workload: Nullable(WorkloadRefSchema),
+  /** Node of the object ('' when unknown). */
+  node: Type.String(),
+  /** The incident the correlator joined it to, null when none. */
+  incidentId: Nullable(Type.String()),
+  /** Labels of the involved object (from enrichment; kept after the object is deleted). */
+  labels: StringMap,
+  fingerprintId: Type.String(),
+  /** The Event object itself expired from the API (TTL); its history is kept. */
+  deleted: Type.Boolean(),
+});
 
 export const EventFilterQueryProperties = {
   cluster: Type.Optional(Type.String({ minLength: 1 })),
@@ -172,16 +166,13 @@ export const EventsQuerySchema = Type.Object(
  * pages neither repeat nor skip while rows are written; an Event updated after the first page moves past the
  * pinned bound and is left out of this walk (it shows in a new listing or in /watch).
  */
-export const EventPageSchema = Type.Object(
-  {
-    kind: Type.Literal('EventList'),
-    apiVersion: Type.Literal('kec.io/v1'),
-    range: ResolvedRangeSchema,
-    items: Type.Array(EventItemSchema),
-    nextCursor: Nullable(Type.String()),
-  },
-  { $id: 'EventPage' },
-);
+export const EventPageSchema = Type.Object({
+  kind: Type.Literal('EventList'),
+  apiVersion: Type.Literal('kec.io/v1'),
+  range: ResolvedRangeSchema,
+  items: Type.Array(EventItemSchema),
+  nextCursor: Nullable(Type.String()),
+});
 
 // ---------------------------------------------------------------------------------------------------------------
 // Timeline of one object (and, for a workload, its pods), across uid changes when a name is reused.
@@ -233,33 +224,30 @@ export const TimelineBucketSchema = Type.Object({
   warnings: Type.Integer({ minimum: 0 }),
 });
 
-export const TimelineSchema = Type.Object(
-  {
-    kind: Type.Literal('Timeline'),
-    apiVersion: Type.Literal('kec.io/v1'),
-    object: Type.Object({ kind: Type.String(), namespace: Type.String(), name: Type.String() }),
-    range: ResolvedRangeSchema,
-    step: Type.String(),
-    /** Every object whose events are included (the object itself under each uid it had, and a workload's pods). */
-    objects: Type.Array(
-      Type.Object({
-        kind: Type.String(),
-        namespace: Type.String(),
-        name: Type.String(),
-        uid: Type.String(),
-        firstSeen: TimestampSchema,
-        lastSeen: TimestampSchema,
-      }),
-    ),
-    /** Occurrences per time bucket (only buckets with occurrences). */
-    buckets: Type.Array(TimelineBucketSchema),
-    /** Observations oldest first. */
-    entries: Type.Array(TimelineEntrySchema),
-    /** More entries exist in the range than `limit`. */
-    truncated: Type.Boolean(),
-  },
-  { $id: 'Timeline' },
-);
+export const TimelineSchema = Type.Object({
+  kind: Type.Literal('Timeline'),
+  apiVersion: Type.Literal('kec.io/v1'),
+  object: Type.Object({ kind: Type.String(), namespace: Type.String(), name: Type.String() }),
+  range: ResolvedRangeSchema,
+  step: Type.String(),
+  /** Every object whose events are included (the object itself under each uid it had, and a workload's pods). */
+  objects: Type.Array(
+    Type.Object({
+      kind: Type.String(),
+      namespace: Type.String(),
+      name: Type.String(),
+      uid: Type.String(),
+      firstSeen: TimestampSchema,
+      lastSeen: TimestampSchema,
+    }),
+  ),
+  /** Occurrences per time bucket (only buckets with occurrences). */
+  buckets: Type.Array(TimelineBucketSchema),
+  /** Observations oldest first. */
+  entries: Type.Array(TimelineEntrySchema),
+  /** More entries exist in the range than `limit`. */
+  truncated: Type.Boolean(),
+});
 
 // ---------------------------------------------------------------------------------------------------------------
 // Incidents
@@ -279,42 +267,36 @@ export const IncidentsQuerySchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const IncidentSchema = Type.Object(
-  {
-    id: Type.String(),
-    cluster: Type.String(),
-    namespace: Type.String(),
-    title: Type.String(),
-    severity: Type.String(),
-    category: Type.String(),
-    state: Type.String({ description: 'open | resolved' }),
-    rootCause: Type.Object({
-      eventUid: Type.String(),
-      reason: Type.String(),
-      /** `Kind/namespace/name` */
-      object: Type.String(),
-      /** Why this event is the root-cause candidate (the correlation rule's explanation). */
-      why: Type.String(),
-    }),
-    /** `Kind/namespace/name` of every affected object. */
-    affected: Type.Array(Type.String()),
-    firstSeen: TimestampSchema,
-    lastSeen: TimestampSchema,
-    eventCount: Type.Integer({ minimum: 0 }),
-    occurrenceCount: Type.Integer({ minimum: 0 }),
-  },
-  { $id: 'Incident' },
-);
+export const IncidentSchema = Type.Object({
+  id: Type.String(),
+  cluster: Type.String(),
+  namespace: Type.String(),
+  title: Type.String(),
+  severity: Type.String(),
+  category: Type.String(),
+  state: Type.String({ description: 'open | resolved' }),
+  rootCause: Type.Object({
+    eventUid: Type.String(),
+    reason: Type.String(),
+    /** `Kind/namespace/name` */
+    object: Type.String(),
+    /** Why this event is the root-cause candidate (the correlation rule's explanation). */
+    why: Type.String(),
+  }),
+  /** `Kind/namespace/name` of every affected object. */
+  affected: Type.Array(Type.String()),
+  firstSeen: TimestampSchema,
+  lastSeen: TimestampSchema,
+  eventCount: Type.Integer({ minimum: 0 }),
+  occurrenceCount: Type.Integer({ minimum: 0 }),
+});
 
-export const IncidentListSchema = Type.Object(
-  {
-    kind: Type.Literal('IncidentList'),
-    apiVersion: Type.Literal('kec.io/v1'),
-    range: ResolvedRangeSchema,
-    items: Type.Array(IncidentSchema),
-  },
-  { $id: 'IncidentList' },
-);
+export const IncidentListSchema = Type.Object({
+  kind: Type.Literal('IncidentList'),
+  apiVersion: Type.Literal('kec.io/v1'),
+  range: ResolvedRangeSchema,
+  items: Type.Array(IncidentSchema),
+});
 
 export const IncidentParamsSchema = Type.Object({ id: Type.String({ minLength: 1, maxLength: 256 }) });
 export const IncidentDetailQuerySchema = Type.Object(
@@ -323,15 +305,12 @@ export const IncidentDetailQuerySchema = Type.Object(
 );
 
 /** An incident with its member events, oldest first (by firstSeen, then lastSeen). */
-export const IncidentDetailSchema = Type.Object(
-  {
-    kind: Type.Literal('Incident'),
-    apiVersion: Type.Literal('kec.io/v1'),
-    incident: IncidentSchema,
-    events: Type.Array(EventItemSchema),
-  },
-  { $id: 'IncidentDetail' },
-);
+export const IncidentDetailSchema = Type.Object({
+  kind: Type.Literal('Incident'),
+  apiVersion: Type.Literal('kec.io/v1'),
+  incident: IncidentSchema,
+  events: Type.Array(EventItemSchema),
+});
 
 // ---------------------------------------------------------------------------------------------------------------
 // Top and series (from the per-minute rollup: exact, replay-proof occurrence counts)
@@ -366,16 +345,13 @@ export const TopItemSchema = Type.Object({
   events: Type.Integer({ minimum: 0 }),
 });
 
-export const TopSchema = Type.Object(
-  {
-    kind: Type.Literal('Top'),
-    apiVersion: Type.Literal('kec.io/v1'),
-    by: TopBySchema,
-    range: ResolvedRangeSchema,
-    items: Type.Array(TopItemSchema),
-  },
-  { $id: 'Top' },
-);
+export const TopSchema = Type.Object({
+  kind: Type.Literal('Top'),
+  apiVersion: Type.Literal('kec.io/v1'),
+  by: TopBySchema,
+  range: ResolvedRangeSchema,
+  items: Type.Array(TopItemSchema),
+});
 
 export const SeriesGroupBySchema = Type.Union([
   Type.Literal('reason'),
@@ -404,18 +380,15 @@ export const SeriesPointSchema = Type.Object({
   occurrences: Type.Integer({ minimum: 0 }),
 });
 
-export const SeriesSchema = Type.Object(
-  {
-    kind: Type.Literal('Series'),
-    apiVersion: Type.Literal('kec.io/v1'),
-    step: Type.String(),
-    groupBy: Nullable(Type.String()),
-    range: ResolvedRangeSchema,
-    /** Only buckets with occurrences, by time then group. */
-    points: Type.Array(SeriesPointSchema),
-  },
-  { $id: 'Series' },
-);
+export const SeriesSchema = Type.Object({
+  kind: Type.Literal('Series'),
+  apiVersion: Type.Literal('kec.io/v1'),
+  step: Type.String(),
+  groupBy: Nullable(Type.String()),
+  range: ResolvedRangeSchema,
+  /** Only buckets with occurrences, by time then group. */
+  points: Type.Array(SeriesPointSchema),
+});
 
 // ---------------------------------------------------------------------------------------------------------------
 // Watch (Server-Sent Events): `event: <type>` + `data: <JSON>` lines, a `: keepalive` comment every 15 s.
@@ -430,22 +403,16 @@ export const WatchQuerySchema = Type.Object(
 );
 
 /** SSE `event: event`: an Event observation (ADDED / MODIFIED / DELETED / LISTED) as it was stored. */
-export const WatchEventSchema = Type.Object(
-  {
-    type: Type.Literal('event'),
-    watchType: Type.String({ description: 'ADDED | MODIFIED | DELETED | LISTED' }),
-    /** New occurrences this observation represents. */
-    occurrences: Type.Integer({ minimum: 0 }),
-    event: EventItemSchema,
-  },
-  { $id: 'WatchEvent' },
-);
+export const WatchEventSchema = Type.Object({
+  type: Type.Literal('event'),
+  watchType: Type.String({ description: 'ADDED | MODIFIED | DELETED | LISTED' }),
+  /** New occurrences this observation represents. */
+  occurrences: Type.Integer({ minimum: 0 }),
+  event: EventItemSchema,
+});
 
 /** SSE `event: incident`: the full state of an incident that opened, changed or resolved. */
-export const WatchIncidentSchema = Type.Object(
-  { type: Type.Literal('incident'), incident: IncidentSchema },
-  { $id: 'WatchIncident' },
-);
+export const WatchIncidentSchema = Type.Object({ type: Type.Literal('incident'), incident: IncidentSchema });
 
 /** SSE `event: error`: the stream ends after it (e.g. NATS went away); the client reconnects. */
 export const WatchErrorSchema = Type.Object({ type: Type.Literal('error'), status: StatusSchema });
@@ -463,20 +430,13 @@ export const SqlRequestSchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const SqlResponseSchema = Type.Object(
-  {
-    columns: Type.Array(Type.Object({ name: Type.String(), type: Type.String() })),
-    rows: Type.Array(Type.Record(Type.String(), Type.Unknown())),
-    /** The engine cut the result at max_result_rows / max_result_bytes (result_overflow_mode=break). */
-    truncated: Type.Boolean(),
-    statistics: Type.Object({
-      elapsedMs: Type.Number(),
-      rowsRead: Type.Integer({ minimum: 0 }),
-      bytesRead: Type.Integer({ minimum: 0 }),
-    }),
-  },
-  { $id: 'SqlResponse' },
-);
+export const SqlResponseSchema = Type.Object({
+  columns: Type.Array(Type.Object({ name: Type.String(), type: Type.String() })),
+  rows: Type.Array(Type.Record(Type.String(), Type.Unknown())),
+  /** The engine cut the result at the row limit (max_result_rows, result_overflow_mode=break). */
+  truncated: Type.Boolean(),
+  statistics: Type.Object({ elapsedMs: Type.Number(), rows: Type.Integer({ minimum: 0 }) }),
+});
 
 // ---------------------------------------------------------------------------------------------------------------
 

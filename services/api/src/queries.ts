@@ -1,0 +1,634 @@
+// The SQL the routes run. Every value the user gives is a bound `{name:Type}` parameter; only identifiers chosen
+// here from fixed lists reach the SQL text. The same statements run on both backends (embedded chdb and a
+// ClickHouse server over HTTP), so both answer alike.
+import type { Store } from '@kec/store';
+import type { EventFilters } from './filters.ts';
+import { WORKLOAD_KINDS } from './filters.ts';
+import type { EventItem, Incident, SeriesPoint, TimelineBucket, TimelineEntry, TopBy, TopItem } from './schemas.ts';
+import { selectorSql } from './selector.ts';
+import { iso, normalizeTs } from './time.ts';
+
+type Params = Record<string, string | number | string[]>;
+
+const ts = (name: string) => `parseDateTime64BestEffort({${name}:String}, 6, 'UTC')`;
+
+/** Latest-state columns of an Event (as of the pinned time), aggregated per uid. */
+const LATEST = `
+  argMax(name, version) AS e_name,
+  argMax(first_timestamp, version) AS e_first,
+  argMax(last_timestamp, version) AS e_last,
+  argMax(count, version) AS e_count,
+  argMax(type, version) AS e_type,
+  argMax(reason, version) AS e_reason,
+  argMax(regarding_namespace, version) AS e_obj_namespace,
+  argMax(regarding_uid, version) AS e_obj_uid,
+  argMax(regarding_api_version, version) AS e_obj_api_version,
+  argMax(regarding_field_path, version) AS e_field_path,
+  argMax(deprecated_source_component, version) AS e_src_component,
+  argMax(deprecated_source_host, version) AS e_src_host,
+  argMax(reporting_controller, version) AS e_controller,
+  argMax(reporting_instance, version) AS e_instance,
+  argMax(note, version) AS e_note,
+  argMax(severity, version) AS e_severity,
+  argMax(category, version) AS e_category,
+  argMax(workload_kind, version) AS e_workload_kind,
+  argMax(workload_name, version) AS e_workload_name,
+  argMax(node_name, version) AS e_node,
+  argMax(incident_id, version) AS e_incident,
+  argMax(object_labels, version) AS e_labels,
+  argMax(fingerprint_id, version) AS e_fingerprint,
+  argMax(deleted, version) AS e_deleted`;
+
+interface LatestRow {
+  cluster: string;
+  namespace: string;
+  uid: string;
+  regarding_kind: string;
+  regarding_name: string;
+  e_name: string;
+  e_first: string;
+  e_last: string;
+  e_count: number;
+  e_type: string;
+  e_reason: string;
+  e_obj_namespace: string;
+  e_obj_uid: string;
+  e_obj_api_version: string;
+  e_field_path: string;
+  e_src_component: string;
+  e_src_host: string;
+  e_controller: string;
+  e_instance: string;
+  e_note: string;
+  e_severity: string;
+  e_category: string;
+  e_workload_kind: string;
+  e_workload_name: string;
+  e_node: string;
+  e_incident: string;
+  e_labels: Record<string, string>;
+  e_fingerprint: string;
+  e_deleted: boolean;
+}
+
+/** kubectl's SOURCE column: `component, host` of the core/v1 source, else the reporting controller/instance. */
+export function sourceOf(component: string, host: string, controller: string, instance: string): string {
+  const c = component || controller;
+  const h = component ? host : instance;
+  return h ? `${c}, ${h}` : c;
+}
+
+function toItem(r: LatestRow): EventItem {
+  return {
+    cluster: r.cluster,
+    namespace: r.namespace,
+    name: r.e_name,
+    uid: r.uid,
+    lastSeen: normalizeTs(r.e_last),
+    firstSeen: normalizeTs(r.e_first),
+    count: r.e_count,
+    type: r.e_type,
+    reason: r.e_reason,
+    object: {
+      kind: r.regarding_kind,
+      namespace: r.e_obj_namespace,
+      name: r.regarding_name,
+      uid: r.e_obj_uid,
+      apiVersion: r.e_obj_api_version,
+      fieldPath: r.e_field_path,
+    },
+    source: sourceOf(r.e_src_component, r.e_src_host, r.e_controller, r.e_instance),
+    reportingController: r.e_controller,
+    reportingInstance: r.e_instance,
+    message: r.e_note,
+    severity: r.e_severity,
+    category: r.e_category,
+    workload: r.e_workload_name ? { kind: r.e_workload_kind, name: r.e_workload_name } : null,
+    node: r.e_node,
+    incidentId: r.e_incident || null,
+    labels: r.e_labels,
+    fingerprintId: r.e_fingerprint,
+    deleted: r.e_deleted,
+  };
+}
+
+/** Conditions on the immutable, sort-key-ish columns (WHERE, before aggregation). */
+function immutableWhere(f: EventFilters, p: Params, col: (c: string) => string = (c) => c): string[] {
+  const w: string[] = [];
+  if (f.cluster !== undefined) {
+    p['f_cluster'] = f.cluster;
+    w.push(`${col('cluster')} = {f_cluster:String}`);
+  }
+  if (f.namespace !== undefined) {
+    p['f_namespace'] = f.namespace;
+    w.push(`${col('namespace')} = {f_namespace:String}`);
+  }
+  if (f.kind !== undefined) {
+    p['f_kind'] = f.kind;
+    w.push(`${col('regarding_kind')} = {f_kind:String}`);
+  }
+  if (f.name !== undefined) {
+    p['f_name'] = f.name;
+    w.push(`${col('regarding_name')} = {f_name:String}`);
+  }
+  if (f.reasons) {
+    p['f_reasons'] = f.reasons;
+    w.push(`${col('reason')} IN {f_reasons:Array(String)}`);
+  }
+  if (f.types) {
+    p['f_types'] = f.types;
+    w.push(`${col('type')} IN {f_types:Array(String)}`);
+  }
+  return w;
+}
+
+/**
+ * Conditions on the columns enrichment/classification may change per uid; `c` maps a column to the expression
+ * holding its (latest) value.
+ */
+function mutableWhere(f: EventFilters, p: Params, c: (col: string) => string): string[] {
+  const w: string[] = [];
+  if (f.severities) {
+    p['f_severities'] = f.severities;
+    w.push(`${c('severity')} IN {f_severities:Array(String)}`);
+  }
+  if (f.categories) {
+    p['f_categories'] = f.categories;
+    w.push(`${c('category')} IN {f_categories:Array(String)}`);
+  }
+  if (f.workloadName !== undefined) {
+    p['f_workload_name'] = f.workloadName;
+    w.push(`${c('workload_name')} = {f_workload_name:String}`);
+  }
+  if (f.workloadKind !== undefined) {
+    p['f_workload_kind'] = f.workloadKind;
+    w.push(`${c('workload_kind')} = {f_workload_kind:String}`);
+  }
+  if (f.node !== undefined) {
+    p['f_node'] = f.node;
+    w.push(`${c('node_name')} = {f_node:String}`);
+  }
+  if (f.incidentId !== undefined) {
+    p['f_incident'] = f.incidentId;
+    w.push(`${c('incident_id')} = {f_incident:String}`);
+  }
+  return w;
+}
+
+/** Conditions that need the Event's latest labels or message (events table only). */
+function eventOnlyWhere(f: EventFilters, p: Params, c: (col: string) => string): string[] {
+  const w: string[] = [];
+  if (f.q !== undefined) {
+    p['f_q'] = f.q;
+    w.push(`positionCaseInsensitiveUTF8(${c('note')}, {f_q:String}) > 0`);
+  }
+  if (f.selector) w.push(...selectorSql(f.selector, c('object_labels'), p as Record<string, string | string[]>));
+  return w;
+}
+
+const LATEST_ALIAS: Readonly<Record<string, string>> = {
+  severity: 'e_severity',
+  category: 'e_category',
+  workload_name: 'e_workload_name',
+  workload_kind: 'e_workload_kind',
+  node_name: 'e_node',
+  incident_id: 'e_incident',
+  note: 'e_note',
+  object_labels: 'e_labels',
+};
+const latestCol = (c: string) => LATEST_ALIAS[c] ?? c;
+
+export interface EventCursor {
+  lastSeen: string;
+  cluster: string;
+  uid: string;
+}
+
+export interface ListEventsOptions {
+  since: number;
+  until: number;
+  /** Rows observed after this are not seen: the state of every Event as of the first page. */
+  pin: number;
+  after?: EventCursor;
+  limit: number;
+  /** `lastDesc` (default, newest first) or `firstAsc` (an incident's members in time order). */
+  order?: 'lastDesc' | 'firstAsc';
+}
+
+/**
+ * Events in their latest state as of `pin`, whose last occurrence lies in [since, until), with the filters,
+ * newest first by (lastSeen, cluster, uid), after the keyset cursor. Returns at most `limit` items and whether
+ * more follow.
+ */
+export async function listEvents(
+  store: Store,
+  f: EventFilters,
+  o: ListEventsOptions,
+): Promise<{ items: EventItem[]; more: boolean }> {
+  const p: Params = { since: iso(o.since), until: iso(o.until), pin: iso(o.pin), limit: o.limit + 1 };
+  const where = [`last_timestamp >= ${ts('since')}`, `observed_at <= ${ts('pin')}`, ...immutableWhere(f, p)];
+  const having = [`e_last < ${ts('until')}`, ...mutableWhere(f, p, latestCol), ...eventOnlyWhere(f, p, latestCol)];
+  if (o.after) {
+    p['c_last'] = o.after.lastSeen;
+    p['c_cluster'] = o.after.cluster;
+    p['c_uid'] = o.after.uid;
+    having.push(`(e_last, cluster, uid) < (${ts('c_last')}, {c_cluster:String}, {c_uid:String})`);
+  }
+  const order =
+    o.order === 'firstAsc' ? 'e_first ASC, e_last ASC, cluster ASC, uid ASC' : 'e_last DESC, cluster DESC, uid DESC';
+  const rows = await store.query<LatestRow>(
+    `SELECT cluster, namespace, regarding_kind, regarding_name, uid, ${LATEST}
+     FROM ${store.database}.events
+     WHERE ${where.join(' AND ')}
+     GROUP BY cluster, namespace, regarding_kind, regarding_name, uid
+     HAVING ${having.join(' AND ')}
+     ORDER BY ${order}
+     LIMIT {limit:UInt32}`,
+    p,
+  );
+  const more = rows.length > o.limit;
+  return { items: rows.slice(0, o.limit).map(toItem), more };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Timeline
+
+interface TimelineRow {
+  time: string;
+  cluster: string;
+  uid: string;
+  regarding_kind: string;
+  regarding_name: string;
+  type: string;
+  reason: string;
+  count: number;
+  occurrences: number;
+  severity: string;
+  category: string;
+  incident_id: string;
+  e_name: string | null;
+  e_note: string | null;
+  e_obj_uid: string | null;
+}
+
+export interface TimelineTarget {
+  cluster?: string;
+  kind: string;
+  namespace: string;
+  name: string;
+}
+
+/** Occurrence rows of the object (any uid it had) and, for a workload, of everything it owns. */
+function timelineWhere(t: TimelineTarget, p: Params): string {
+  p['t_kind'] = t.kind;
+  p['t_namespace'] = t.namespace;
+  p['t_name'] = t.name;
+  const w = ['namespace = {t_namespace:String}'];
+  const self = '(regarding_kind = {t_kind:String} AND regarding_name = {t_name:String})';
+  w.push(
+    WORKLOAD_KINDS.has(t.kind)
+      ? `(${self} OR (workload_kind = {t_kind:String} AND workload_name = {t_name:String}))`
+      : self,
+  );
+  if (t.cluster !== undefined) {
+    p['t_cluster'] = t.cluster;
+    w.push('cluster = {t_cluster:String}');
+  }
+  return w.join(' AND ');
+}
+
+export async function timeline(
+  store: Store,
+  t: TimelineTarget,
+  o: { since: number; until: number; step: string; limit: number },
+): Promise<{
+  entries: TimelineEntry[];
+  truncated: boolean;
+  buckets: TimelineBucket[];
+  objects: { kind: string; namespace: string; name: string; uid: string; firstSeen: string; lastSeen: string }[];
+}> {
+  const db = store.database;
+  const p: Params = { since: iso(o.since), until: iso(o.until), limit: o.limit + 1 };
+  const where = timelineWhere(t, p);
+  const range = `time >= ${ts('since')} AND time < ${ts('until')}`;
+  const interval = STEP_INTERVAL[o.step] ?? 'INTERVAL 1 HOUR';
+  const [rows, buckets, objects] = await Promise.all([
+    store.query<TimelineRow>(
+      `SELECT o.time AS time, o.cluster AS cluster, o.uid AS uid, o.regarding_kind AS regarding_kind,
+              o.regarding_name AS regarding_name, o.type AS type, o.reason AS reason, o.count AS count,
+              o.occurrences AS occurrences, o.severity AS severity, o.category AS category,
+              o.incident_id AS incident_id, e.e_name AS e_name, e.e_note AS e_note, e.e_obj_uid AS e_obj_uid
+       FROM (SELECT * FROM ${db}.occurrences FINAL WHERE ${where} AND ${range}
+             ORDER BY time, uid, resource_version LIMIT {limit:UInt32}) AS o
+       LEFT JOIN (SELECT cluster, uid, argMax(name, version) AS e_name, argMax(note, version) AS e_note,
+                         argMax(regarding_uid, version) AS e_obj_uid
+                  FROM ${db}.events WHERE ${where} GROUP BY cluster, uid) AS e
+         ON o.cluster = e.cluster AND o.uid = e.uid
+       ORDER BY time, uid, o.resource_version`,
+      p,
+    ),
+    store.query<{ time: string; occurrences: number; warnings: number }>(
+      `SELECT t AS time, n AS occurrences, w AS warnings FROM (
+         SELECT toStartOfInterval(time, ${interval}) AS t, sum(occurrences) AS n, sumIf(occurrences, type = 'Warning') AS w
+         FROM ${db}.occurrences FINAL WHERE ${where} AND ${range} AND occurrences > 0
+         GROUP BY t) ORDER BY t`,
+      p,
+    ),
+    store.query<{
+      kind: string;
+      namespace: string;
+      name: string;
+      uid: string;
+      first_seen: string;
+      last_seen: string;
+    }>(
+      `SELECT x_kind AS kind, x_ns AS namespace, x_name AS name, x_uid AS uid, x_first AS first_seen, x_last AS last_seen
+       FROM (SELECT regarding_kind AS x_kind, any(regarding_namespace) AS x_ns, regarding_name AS x_name,
+                    regarding_uid AS x_uid, min(first_timestamp) AS x_first, max(last_timestamp) AS x_last
+             FROM ${db}.events
+             WHERE ${where} AND last_timestamp >= ${ts('since')} AND first_timestamp < ${ts('until')}
+             GROUP BY regarding_kind, regarding_name, regarding_uid)
+       ORDER BY x_first, x_kind, x_name, x_uid`,
+      p,
+    ),
+  ]);
+  const truncated = rows.length > o.limit;
+  return {
+    truncated,
+    entries: rows.slice(0, o.limit).map((r) => ({
+      time: normalizeTs(r.time),
+      cluster: r.cluster,
+      uid: r.uid,
+      name: r.e_name ?? '',
+      object: {
+        kind: r.regarding_kind,
+        namespace: t.namespace,
+        name: r.regarding_name,
+        uid: r.e_obj_uid ?? '',
+      },
+      type: r.type,
+      reason: r.reason,
+      count: r.count,
+      occurrences: r.occurrences,
+      severity: r.severity,
+      category: r.category,
+      message: r.e_note ?? '',
+      incidentId: r.incident_id || null,
+    })),
+    buckets: buckets.map((b) => ({ time: normalizeTs(b.time), occurrences: b.occurrences, warnings: b.warnings })),
+    objects: objects.map((x) => ({
+      kind: x.kind,
+      namespace: x.namespace,
+      name: x.name,
+      uid: x.uid,
+      firstSeen: normalizeTs(x.first_seen),
+      lastSeen: normalizeTs(x.last_seen),
+    })),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Incidents
+
+interface IncidentDbRow {
+  cluster: string;
+  id: string;
+  namespace: string;
+  title: string;
+  severity: string;
+  category: string;
+  root_cause_event_uid: string;
+  root_cause_reason: string;
+  root_cause_object: string;
+  root_cause_why: string;
+  affected_objects: string[];
+  first_seen: string;
+  last_seen: string;
+  event_count: number;
+  occurrence_count: number;
+  state: string;
+}
+
+export function incidentItem(r: IncidentDbRow): Incident {
+  return {
+    id: r.id,
+    cluster: r.cluster,
+    namespace: r.namespace,
+    title: r.title,
+    severity: r.severity,
+    category: r.category,
+    state: r.state,
+    rootCause: {
+      eventUid: r.root_cause_event_uid,
+      reason: r.root_cause_reason,
+      object: r.root_cause_object,
+      why: r.root_cause_why,
+    },
+    affected: r.affected_objects,
+    firstSeen: normalizeTs(r.first_seen),
+    lastSeen: normalizeTs(r.last_seen),
+    eventCount: r.event_count,
+    occurrenceCount: r.occurrence_count,
+  };
+}
+
+const INCIDENT_COLUMNS =
+  'cluster, id, namespace, title, severity, category, root_cause_event_uid, root_cause_reason, root_cause_object, root_cause_why, affected_objects, first_seen, last_seen, event_count, occurrence_count, state';
+
+export interface IncidentFilters {
+  cluster?: string;
+  namespace?: string;
+  state?: string;
+  severities?: string[];
+  categories?: string[];
+}
+
+/** Incidents (latest version each) active in [since, until), most recently seen first. */
+export async function listIncidents(
+  store: Store,
+  f: IncidentFilters,
+  o: { since: number; until: number; limit: number },
+): Promise<Incident[]> {
+  const p: Params = { since: iso(o.since), until: iso(o.until), limit: o.limit };
+  const w = [`last_seen >= ${ts('since')}`, `first_seen < ${ts('until')}`];
+  for (const k of ['cluster', 'namespace', 'state'] as const) {
+    const v = f[k];
+    if (v !== undefined) {
+      p[`i_${k}`] = v;
+      w.push(`${k} = {i_${k}:String}`);
+    }
+  }
+  if (f.severities) {
+    p['i_severities'] = f.severities;
+    w.push('severity IN {i_severities:Array(String)}');
+  }
+  if (f.categories) {
+    p['i_categories'] = f.categories;
+    w.push('category IN {i_categories:Array(String)}');
+  }
+  const rows = await store.query<IncidentDbRow>(
+    `SELECT ${INCIDENT_COLUMNS} FROM ${store.database}.incidents FINAL WHERE ${w.join(' AND ')}
+     ORDER BY last_seen DESC, cluster, id LIMIT {limit:UInt32}`,
+    p,
+  );
+  return rows.map(incidentItem);
+}
+
+export async function getIncident(store: Store, id: string, cluster?: string): Promise<Incident | undefined> {
+  const p: Params = { id };
+  let w = 'id = {id:String}';
+  if (cluster !== undefined) {
+    p['cluster'] = cluster;
+    w += ' AND cluster = {cluster:String}';
+  }
+  const rows = await store.query<IncidentDbRow>(
+    `SELECT ${INCIDENT_COLUMNS} FROM ${store.database}.incidents FINAL WHERE ${w} ORDER BY last_seen DESC LIMIT 1`,
+    p,
+  );
+  return rows[0] ? incidentItem(rows[0]) : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Top and series: exact occurrence counts. From the per-minute rollup when the filters allow it, else from
+// `occurrences FINAL` (the same numbers: the rollup equals that aggregate, see libs/store's README). Both align
+// the range to whole minutes: [floor(since), ceil(until)).
+
+export const STEP_INTERVAL: Readonly<Record<string, string>> = {
+  '1m': 'INTERVAL 1 MINUTE',
+  '5m': 'INTERVAL 5 MINUTE',
+  '15m': 'INTERVAL 15 MINUTE',
+  '1h': 'INTERVAL 1 HOUR',
+  '1d': 'INTERVAL 1 DAY',
+};
+
+export function minuteRange(since: number, until: number): { since: number; until: number } {
+  return { since: Math.floor(since / 60_000) * 60_000, until: Math.ceil(until / 60_000) * 60_000 };
+}
+
+/** The filters the rollup view can answer (it has no node, name, incident, labels or message). */
+function rollupCan(f: EventFilters): boolean {
+  return (
+    f.name === undefined &&
+    f.node === undefined &&
+    f.incidentId === undefined &&
+    f.selector === undefined &&
+    f.q === undefined
+  );
+}
+
+const ROLLUP_COL: Readonly<Record<string, string>> = { regarding_kind: 'kind' };
+const OCC_COL = (c: string) => c;
+
+/** FROM + WHERE of an aggregation over new occurrences in the (minute-aligned) range. */
+function occurrenceSource(
+  store: Store,
+  f: EventFilters,
+  p: Params,
+  useRollup: boolean,
+): { from: string; time: string; kind: string; uid: string } {
+  const db = store.database;
+  if (useRollup) {
+    const col = (c: string) => ROLLUP_COL[c] ?? c;
+    const w = [
+      `minute >= ${ts('since')}`,
+      `minute < ${ts('until')}`,
+      ...immutableWhere(f, p, col),
+      ...mutableWhere(f, p, col),
+    ];
+    return { from: `${db}.events_per_minute WHERE ${w.join(' AND ')}`, time: 'minute', kind: 'kind', uid: 'uid_hash' };
+  }
+  const w = [
+    `time >= ${ts('since')}`,
+    `time < ${ts('until')}`,
+    'occurrences > 0',
+    ...immutableWhere(f, p),
+    ...mutableWhere(f, p, OCC_COL),
+  ];
+  const only = eventOnlyWhere(f, p, (c) => c);
+  if (only.length > 0) {
+    w.push(`(cluster, uid) IN (SELECT cluster, uid FROM ${db}.events FINAL WHERE ${only.join(' AND ')})`);
+  }
+  return {
+    from: `${db}.occurrences FINAL WHERE ${w.join(' AND ')}`,
+    time: 'time',
+    kind: 'regarding_kind',
+    uid: 'sipHash64(cluster, uid)',
+  };
+}
+
+export async function top(
+  store: Store,
+  by: TopBy,
+  f: EventFilters,
+  o: { since: number; until: number; limit: number },
+): Promise<TopItem[]> {
+  const p: Params = { since: iso(o.since), until: iso(o.until), limit: o.limit };
+  const useRollup = rollupCan(f) && (by === 'reason' || by === 'namespace' || by === 'workload');
+  const src = occurrenceSource(store, f, p, useRollup);
+  const agg = `sum(occurrences) AS n_occ, uniqExact(${src.uid}) AS n_events`;
+  // inner aliases differ from every column name (ClickHouse aliases are visible in WHERE and GROUP BY)
+  let sql: string;
+  switch (by) {
+    case 'reason':
+      sql = `SELECT reason AS k, '' AS nsp, type AS d, ${agg} FROM ${src.from} GROUP BY reason, type`;
+      break;
+    case 'namespace':
+      sql = `SELECT namespace AS k, '' AS nsp, '' AS d, ${agg} FROM ${src.from} GROUP BY namespace`;
+      break;
+    case 'workload':
+      sql = `SELECT concat(workload_kind, '/', workload_name) AS k, namespace AS nsp, '' AS d, ${agg}
+             FROM ${src.from} AND workload_name != '' GROUP BY namespace, workload_kind, workload_name`;
+      break;
+    case 'node':
+      sql = `SELECT node_name AS k, '' AS nsp, '' AS d, ${agg}
+             FROM ${src.from} AND node_name != '' GROUP BY node_name`;
+      break;
+    case 'fingerprint':
+      sql = `SELECT fingerprint_id AS k, '' AS nsp, '' AS d, ${agg}
+             FROM ${src.from} AND fingerprint_id != '' GROUP BY fingerprint_id`;
+      break;
+  }
+  const items = await store.query<TopItem>(
+    `SELECT k AS key, nsp AS namespace, d AS detail, n_occ AS occurrences, n_events AS events FROM (${sql})
+     ORDER BY n_occ DESC, k, nsp, d LIMIT {limit:UInt32}`,
+    p,
+  );
+  if (by === 'fingerprint' && items.length > 0) {
+    const templates = await store.query<{ id: string; template: string }>(
+      `SELECT fingerprint_id AS id, any(fingerprint_template) AS template FROM ${store.database}.events
+       WHERE fingerprint_id IN {ids:Array(String)} GROUP BY fingerprint_id`,
+      { ids: items.map((i) => i.key) },
+    );
+    const t = new Map(templates.map((x) => [x.id, x.template]));
+    for (const i of items) i.detail = t.get(i.key) ?? '';
+  }
+  return items;
+}
+
+const SERIES_GROUP: Readonly<Record<string, (kind: string) => string>> = {
+  reason: () => 'reason',
+  namespace: () => 'namespace',
+  severity: () => 'severity',
+  category: () => 'category',
+  kind: (kind) => kind,
+  type: () => 'type',
+  workload: () => "if(workload_name = '', '', concat(workload_kind, '/', workload_name))",
+};
+
+export async function series(
+  store: Store,
+  f: EventFilters,
+  o: { since: number; until: number; step: string; groupBy?: string },
+): Promise<SeriesPoint[]> {
+  const p: Params = { since: iso(o.since), until: iso(o.until) };
+  const src = occurrenceSource(store, f, p, rollupCan(f));
+  const group = o.groupBy ? (SERIES_GROUP[o.groupBy] as (k: string) => string)(src.kind) : "''";
+  const interval = STEP_INTERVAL[o.step] ?? 'INTERVAL 1 HOUR';
+  const rows = await store.query<SeriesPoint>(
+    `SELECT t AS time, g AS group, n AS occurrences FROM (
+       SELECT toDateTime(toStartOfInterval(${src.time}, ${interval}), 'UTC') AS t, ${group} AS g, sum(occurrences) AS n
+       FROM ${src.from} GROUP BY t, g) WHERE n > 0 ORDER BY t, g`,
+    p,
+  );
+  return rows.map((r) => ({ time: normalizeTs(r.time), group: r.group, occurrences: r.occurrences }));
+}
