@@ -12,6 +12,9 @@ export const registry: Readonly<Record<string, ServiceLoader>> = {
   correlator: () => import('@kec/correlator').then((m) => m.correlatorService),
   writer: () => import('@kec/writer').then((m) => m.writerService),
   alerter: () => import('@kec/alerter').then((m) => m.alerterService),
+  // HTTP API (events, timelines, incidents, top, series, live stream, read-only SQL); with the embedded store it
+  // must run in the process that holds the store, as here.
+  api: () => import('@kec/api').then((m) => m.apiService),
   // Read-only SQL over the store (POST /sql), so `kec sql` can query the embedded store this process holds.
   sql: () => import('./sql-service.ts').then((m) => m.sqlService),
 };
