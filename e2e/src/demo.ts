@@ -56,6 +56,9 @@ say(`kube-sim (pid ${sim.pid}) on ${sim.url}, playing every scenario; KUBECONFIG
 const kecE = kecEnv(iso, sim.kubeconfig, {
   KEC_METRICS_PORT: metricsPort,
   KEC_SQL_PORT: sqlPort,
+  // the API of this process (kec get events, kec timeline, ...): loopback, no token needed for the demo
+  KEC_API_PORT: env.KEC_API_PORT || '8080',
+  KEC_API_ANONYMOUS: 'true',
   ...(env.KEC_NATS_URL ? { KEC_NATS_URL: env.KEC_NATS_URL } : {}),
   ...(env.KEC_REDIS_URL ? { KEC_REDIS_URL: env.KEC_REDIS_URL } : {}),
   ...(env.KEC_LOG_LEVEL ? { KEC_LOG_LEVEL: env.KEC_LOG_LEVEL } : { KEC_LOG_LEVEL: 'warn' }),
