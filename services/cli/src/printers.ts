@@ -295,13 +295,14 @@ export function printIncidentsTable(items: readonly Incident[], o: PrintOptions 
   const cols: Column[] = [];
   if (o.allNamespaces) cols.push({ header: 'NAMESPACE', shrink: 3, min: 12 });
   cols.push(
-    { header: 'ID', shrink: 2, min: 12 },
+    // never cut: it is what `kec describe incident` takes
+    { header: 'ID' },
     { header: 'SEVERITY' },
     { header: 'STATE' },
     { header: 'LAST SEEN' },
     { header: 'EVENTS', align: 'right' },
-    { header: 'ROOT CAUSE', shrink: 1, min: 20 },
-    { header: 'TITLE', shrink: 0, min: 20 },
+    { header: 'ROOT CAUSE', shrink: 1, min: 16 },
+    { header: 'TITLE', shrink: 0, min: 16 },
   );
   const sorted = [...items].sort(
     (a, b) => Date.parse(a.lastSeen) - Date.parse(b.lastSeen) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
