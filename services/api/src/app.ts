@@ -300,7 +300,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       schema: {
         summary: 'Events in their latest state, newest first by last occurrence, with cursor pagination',
         description:
-          'The walk of pages is pinned at the first page: it lists the events as they were then (state as of the first page, lastSeen before its `range.until`), so pages neither repeat nor skip while rows are written.',
+          'The walk of pages is pinned at the first page: later pages keep its `range` (until = the moment of the first page) and continue after the keyset (lastSeen, cluster, uid) of the previous page, so no Event is listed twice and none that stays unchanged is skipped while rows are written. Events that occur during the walk leave the pinned range (their lastSeen moves past it) and show in the next listing.',
         tags: ['events'],
         querystring: EventsQuerySchema,
         response: { 200: EventPageSchema, ...ERRORS },
@@ -323,7 +323,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         pin = now();
         range = resolveRange(q, pin, 0);
       }
-      const { items, more } = await listEvents(deps.store(), f, { ...range, pin, limit, ...(after ? { after } : {}) });
+      const { items, more } = await listEvents(deps.store(), f, { ...range, limit, ...(after ? { after } : {}) });
       const last = items[items.length - 1];
       const nextCursor =
         more && last
@@ -437,7 +437,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       const { items } = await listEvents(store, f, {
         since: 0,
         until: Date.parse('2106-01-01T00:00:00Z'),
-        pin: now(),
         limit: 1000,
         order: 'firstAsc',
       });

@@ -207,8 +207,6 @@ export interface EventCursor {
 export interface ListEventsOptions {
   since: number;
   until: number;
-  /** Rows observed after this are not seen: the state of every Event as of the first page. */
-  pin: number;
   after?: EventCursor;
   limit: number;
   /** `lastDesc` (default, newest first) or `firstAsc` (an incident's members in time order). */
@@ -216,17 +214,17 @@ export interface ListEventsOptions {
 }
 
 /**
- * Events in their latest state as of `pin`, whose last occurrence lies in [since, until), with the filters,
- * newest first by (lastSeen, cluster, uid), after the keyset cursor. Returns at most `limit` items and whether
- * more follow.
+ * Events in their latest state whose last occurrence lies in [since, until), with the filters, newest first by
+ * (lastSeen, cluster, uid), after the keyset cursor. Returns at most `limit` items and whether more follow.
+ * (A state "as of" an earlier moment cannot be read back: the ReplacingMergeTree drops older versions on merge.)
  */
 export async function listEvents(
   store: Store,
   f: EventFilters,
   o: ListEventsOptions,
 ): Promise<{ items: EventItem[]; more: boolean }> {
-  const p: Params = { since: iso(o.since), until: iso(o.until), pin: iso(o.pin), limit: o.limit + 1 };
-  const where = [`last_timestamp >= ${ts('since')}`, `observed_at <= ${ts('pin')}`, ...immutableWhere(f, p)];
+  const p: Params = { since: iso(o.since), until: iso(o.until), limit: o.limit + 1 };
+  const where = [`last_timestamp >= ${ts('since')}`, ...immutableWhere(f, p)];
   const having = [`e_last < ${ts('until')}`, ...mutableWhere(f, p, latestCol), ...eventOnlyWhere(f, p, latestCol)];
   if (o.after) {
     p['c_last'] = o.after.lastSeen;

@@ -2,10 +2,10 @@
 // that holds the store (it opens its own read-only chdb connections on the same directory); against a ClickHouse
 // server (KEC_CLICKHOUSE_URL) any number of replicas can run.
 import { readFileSync } from 'node:fs';
-import { type Bus, connectBus } from '@kec/bus';
+import { type Bus, connectBus, natsSecurity } from '@kec/bus';
 import { ConfigError, loadConfig } from '@kec/config';
 import type { RunningService, ServiceContext, ServiceDefinition } from '@kec/runtime';
-import { openStore, type Store } from '@kec/store';
+import { clickhouseSecurity, openStore, type Store } from '@kec/store';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import { TokenStore } from './auth.ts';
@@ -79,6 +79,7 @@ export const apiService: ServiceDefinition = {
         clickhouseUrl: ctx.shared.clickhouseUrl,
         dataDir: ctx.shared.dataDir,
         database: cfg.database,
+        security: clickhouseSecurity(ctx.shared),
         logger: log,
         querySettings: settings,
         sessionDatabase: true,
@@ -109,6 +110,7 @@ export const apiService: ServiceDefinition = {
         try {
           bus = await connectBus({
             url: ctx.shared.natsUrl,
+            security: natsSecurity(ctx.shared),
             name: 'kec-api',
             logger: log,
             root: cfg.subjectRoot,

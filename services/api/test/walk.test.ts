@@ -36,16 +36,22 @@ async function walk(
   throw new Error('too many pages');
 }
 
-test('events - a cursor walk stays stable while rows are written (new Events, and new observations of listed ones)', async () => {
+test('events - a cursor walk stays stable while rows are written: no Event twice, no unchanged one skipped, order kept', async () => {
   let rv = 900_000;
   for (const b of h.backends) {
     const before = await walk(b, 'namespace=ns-1', 1000);
     assert.ok(before.length >= 30);
+    const updated = new Set<string>();
+    const late = new Set<string>();
     const items = await walk(b, 'namespace=ns-1', 4, async (n) => {
       const now = Date.now();
+      // the same Event (same uid and involved object) observed again now
+      const listed = before[(n * 7) % before.length] as EventItem;
+      updated.add(listed.uid);
+      late.add(`e-late-${b.name}-${n}`);
       await writeEvents(h.writer, [
         // a new Event whose last occurrence falls inside the listed range (a late arrival), one happening now,
-        // and a new observation (count 2, now) of an Event the walk already listed or will list
+        // and a new occurrence of an Event the walk already listed or will list
         payload({
           namespace: 'ns-1',
           uid: `e-late-${b.name}-${n}`,
@@ -70,25 +76,35 @@ test('events - a cursor walk stays stable while rows are written (new Events, an
         }),
         payload({
           namespace: 'ns-1',
-          uid: (before[(n * 7) % before.length] as EventItem).uid,
+          uid: listed.uid,
           rv: rv++,
-          count: 2,
-          first: base,
+          count: listed.count + 1,
+          first: Date.parse(listed.firstSeen),
           at: now,
           observed: now,
-          reason: 'Pulled',
-          object: 'job-1-pod',
+          reason: listed.reason,
+          type: listed.type,
+          object: listed.object.name,
         }),
       ]);
     });
-    assert.deepEqual(
-      items.map((i) => i.uid),
-      before.map((i) => i.uid),
-      `${b.name}: the walk is the listing as of its first page`,
-    );
-    assert.deepEqual(items, before, `${b.name}: with the state as of the first page`);
-    // a new listing sees the writes
-    const fresh = await walk(b, 'namespace=ns-1', 1000);
-    assert.ok(fresh.length > before.length);
+    const uids = items.map((i) => i.uid);
+    assert.equal(new Set(uids).size, uids.length, `${b.name}: an Event was listed twice`);
+    const key = (i: EventItem) => `${i.lastSeen} ${i.cluster} ${i.uid}`;
+    assert.deepEqual(items.map(key), items.map(key).sort().reverse(), `${b.name}: the order is kept`);
+    for (const e of before) {
+      if (!updated.has(e.uid)) assert.ok(uids.includes(e.uid), `${b.name}: ${e.uid} (unchanged) was skipped`);
+    }
+    for (const u of uids) {
+      assert.ok(
+        !u.startsWith(`e-now-${b.name}-`),
+        `${b.name}: an Event newer than the first page (${u}) joined the walk`,
+      );
+      assert.ok(before.some((e) => e.uid === u) || late.has(u), `${b.name}: ${u} came from nowhere`);
+    }
+    // a new listing sees every write
+    const fresh = (await walk(b, 'namespace=ns-1', 1000)).map((i) => i.uid);
+    for (const u of [...updated, ...late]) assert.ok(fresh.includes(u), u);
+    assert.ok(fresh.some((u) => u.startsWith(`e-now-${b.name}`)));
   }
 });
