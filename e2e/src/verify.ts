@@ -40,7 +40,7 @@ export async function waitForStore(port: number, gt: GroundTruth, timeoutMs: num
       );
       const [o] = await sql<{ o: number }>(
         port,
-        `SELECT sum(occurrences) AS o FROM kec.occurrences FINAL WHERE uid IN (SELECT uid FROM kec.events FINAL WHERE NOT (${exclude}))`,
+        `SELECT sum(occurrences) AS o FROM kec.occurrences FINAL WHERE (cluster, uid) IN (SELECT cluster, uid FROM kec.events FINAL WHERE NOT (${exclude}))`,
       );
       return Number(r?.n) === want.events && Number(r?.s) === want.count && Number(o?.o) === want.count;
     },
@@ -50,25 +50,28 @@ export async function waitForStore(port: number, gt: GroundTruth, timeoutMs: num
   return Date.now() - t0;
 }
 
-export async function compareStore(port: number, gt: GroundTruth): Promise<Comparison> {
-  const rows = await sql<{ uid: string; count: number }>(port, 'SELECT uid, count FROM kec.events FINAL');
+/** Compares the store (or only one cluster's rows of it, for a multi-cluster run) with the ground truth. */
+export async function compareStore(port: number, gt: GroundTruth, cluster?: string): Promise<Comparison> {
+  if (cluster !== undefined && !/^[a-z0-9-]+$/.test(cluster)) throw new Error(`bad cluster name ${cluster}`);
+  const only = cluster === undefined ? '1' : `cluster = '${cluster}'`;
+  const rows = await sql<{ uid: string; count: number }>(port, `SELECT uid, count FROM kec.events FINAL WHERE ${only}`);
   const [dup] = await sql<{ rows: number; uids: number }>(
     port,
-    'SELECT count() AS rows, uniqExact(uid) AS uids FROM kec.events FINAL',
+    `SELECT count() AS rows, uniqExact(uid) AS uids FROM kec.events FINAL WHERE ${only}`,
   );
   const occ = await sql<{ uid: string; occ: number }>(
     port,
-    'SELECT uid, sum(occurrences) AS occ FROM kec.occurrences FINAL GROUP BY uid',
+    `SELECT uid, sum(occurrences) AS occ FROM kec.occurrences FINAL WHERE ${only} GROUP BY uid`,
   );
   const linked = await sql<{ uid: string; incident_id: string }>(
     port,
-    "SELECT uid, incident_id FROM kec.events FINAL WHERE incident_id != ''",
+    `SELECT uid, incident_id FROM kec.events FINAL WHERE incident_id != '' AND ${only}`,
   );
   const incidents = await sql<{ id: string; root_cause_event_uid: string }>(
     port,
-    'SELECT id, root_cause_event_uid FROM kec.incidents FINAL',
+    `SELECT id, root_cause_event_uid FROM kec.incidents FINAL WHERE ${only}`,
   );
-  const [gaps] = await sql<{ n: number }>(port, 'SELECT count() AS n FROM kec.gaps');
+  const [gaps] = await sql<{ n: number }>(port, `SELECT count() AS n FROM kec.gaps WHERE ${only}`);
 
   const stored = new Map(rows.map((r) => [r.uid, Number(r.count)]));
   const occMap = new Map(occ.map((r) => [r.uid, Number(r.occ)]));

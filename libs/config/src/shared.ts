@@ -65,6 +65,12 @@ export const sharedConfigSpec = defineConfig({
       default: 'redis://127.0.0.1:6379',
       description: 'Redis for the object cache and correlation state.',
     },
+    streamReplicas: {
+      schema: Type.Integer({ minimum: 1, maximum: 5 }),
+      default: 1,
+      description:
+        'Replicas of every JetStream stream and KV bucket kec creates (3 on a 3-node NATS cluster: one node may be lost). Applied when a stream is created or updated.',
+    },
     redisUser: {
       schema: Type.String({ minLength: 1 }),
       description: 'Redis ACL user (with redisPassword). A user:password in KEC_REDIS_URL is used when this is unset.',

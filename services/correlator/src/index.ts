@@ -96,7 +96,13 @@ export const correlatorService: ServiceDefinition = {
         ? Object.fromEntries(names.map((n) => [n, { max_bytes: cfg.streamMaxBytes }]))
         : undefined;
       for (const s of names) {
-        await ensureStream(bus.jsm, streamSpec(s, cfg.subjectRoot, cfg.streamPrefix, overrides ? { overrides } : {}));
+        await ensureStream(
+          bus.jsm,
+          streamSpec(s, cfg.subjectRoot, cfg.streamPrefix, {
+            ...(overrides ? { overrides } : {}),
+            replicas: ctx.shared.streamReplicas,
+          }),
+        );
       }
       await ensureConsumer(
         bus.jsm,

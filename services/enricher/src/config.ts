@@ -15,6 +15,12 @@ export const enricherConfig = defineConfig({
       description:
         'Path of a kubeconfig file; empty: $KUBECONFIG, ~/.kube/config, then the in-cluster service account.',
     },
+    clusters: {
+      schema: Type.String({ pattern: '^[^\\s]*$' }),
+      default: '',
+      description:
+        'Clusters this replica enriches, `name=kubeconfigPath[#context],...` (one pool for many clusters: each event is looked up in its own cluster cache and API). Empty: KEC_CLUSTER with `kubeconfig`.',
+    },
     subjectRoot: {
       schema: Type.String({ pattern: '^[^\\s*>%]+$' }),
       default: 'kec',

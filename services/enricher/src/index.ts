@@ -4,14 +4,17 @@ import { CACHED_KINDS, CacheStore, type CompactOptions, type KindInfo, redisSecu
 import { loadConfig } from '@kec/config';
 import { defaultIdentity, KubeClient, LeaderElector } from '@kec/k8s';
 import type { RunningService, ServiceContext, ServiceDefinition } from '@kec/runtime';
+import { ClusterRouter, type ClusterTarget, parseClusters } from './clusters.ts';
 import { csv, type EnricherConfig, enricherConfig } from './config.ts';
 import { Enricher } from './enricher.ts';
 import { Fetcher } from './fetcher.ts';
 import { Filler } from './filler.ts';
 import { MetadataKubeClient } from './metadata-client.ts';
-import { enricherMetrics } from './metrics.ts';
+import { type EnricherMetrics, enricherMetrics } from './metrics.ts';
 import { type Stage, startStage } from './stage.ts';
 
+export type { BatchEnricher, ClusterTarget } from './clusters.ts';
+export { ClusterRouter, parseClusters } from './clusters.ts';
 export type { EnricherConfig } from './config.ts';
 export { enricherConfig } from './config.ts';
 export type { EnricherOptions, Lookup } from './enricher.ts';
@@ -54,18 +57,7 @@ export const enricherService: ServiceDefinition = {
       annotationAllow: csv(cfg.annotationAllow),
       maxAnnotationValueLength: cfg.maxAnnotationLength,
     };
-    const kube = KubeClient.load({ kubeconfigPath: cfg.kubeconfig || undefined });
-    const metaKube = new MetadataKubeClient(kube.kubeConfig);
-    const store = await CacheStore.connect({
-      url: ctx.shared.redisUrl,
-      security: redisSecurity(ctx.shared),
-      cluster,
-      prefix: cfg.redisPrefix,
-      commandTimeoutMs: cfg.redisTimeoutMs,
-      name: `kec-enricher-${identity}`,
-      logger: log,
-    });
-    if (!store.available) log.warn({}, 'redis not reachable at start; events pass through as unavailable until it is');
+    const targets = parseClusters(cfg.clusters, { name: cluster, kubeconfig: cfg.kubeconfig });
     const bus = await connectBus({
       url: ctx.shared.natsUrl,
       security: natsSecurity(ctx.shared),
@@ -78,7 +70,10 @@ export const enricherService: ServiceDefinition = {
     try {
       for (const s of ['KEC_RAW', 'KEC_ENRICHED', 'KEC_DLQ']) {
         const overrides = cfg.streamMaxBytes > 0 ? { [s]: { max_bytes: cfg.streamMaxBytes } } : undefined;
-        await ensureStream(bus.jsm, streamSpec(s, cfg.subjectRoot, cfg.streamPrefix, { overrides }));
+        await ensureStream(
+          bus.jsm,
+          streamSpec(s, cfg.subjectRoot, cfg.streamPrefix, { overrides, replicas: ctx.shared.streamReplicas }),
+        );
       }
       await ensureConsumer(
         bus.jsm,
@@ -92,85 +87,46 @@ export const enricherService: ServiceDefinition = {
       );
     } catch (err) {
       await bus.close();
-      await store.close();
       throw err;
     }
-    let leaderGauge = 0;
-    ctx.meter
-      .createObservableGauge('kec_enricher_filler_leader', { description: '1 while this replica fills the cache' })
-      .addCallback((r) => r.observe(leaderGauge));
-    const filler = new Filler({
-      store,
-      client: kube,
-      metadataClient: metaKube,
-      kinds,
-      identity,
-      compact,
-      tombstoneTtlMs: cfg.tombstoneTtlMs,
-      syncIntervalMs: cfg.syncIntervalMs,
-      pageSize: cfg.pageSize,
-      watchTimeoutSeconds: cfg.watchTimeoutSeconds,
-      logger: log.child({ component: 'filler' }),
-      metrics,
-    });
-    ctx.meter
-      .createObservableGauge('kec_enricher_cache_objects', {
-        description: 'Live objects the filler holds, by kind (reported by the filler replica)',
-      })
-      .addCallback((r) => {
-        for (const s of filler.status()) r.observe(s.live, { kind: s.kind });
-      });
-    const fetcher = new Fetcher({
-      client: kube,
-      qps: cfg.getQps,
-      burst: cfg.getBurst,
-      maxWaitMs: cfg.getMaxWaitMs,
-      onGet: (kind, result) => {
-        if (result === 'rate-limited') metrics.throttled.add(1, { kind });
-        else metrics.gets.add(1, { kind, result });
-      },
-    });
-    const enricher = new Enricher({
-      store,
-      fetcher,
-      informerKinds: new Set(kinds.map((k) => k.kind)),
-      compact,
-      notFoundTtlMs: cfg.notFoundTtlMs,
-      fetchedTtlMs: cfg.fetchedTtlMs,
-      informerGraceMs: cfg.informerGraceMs,
-      coverWaitMs: cfg.coverWaitMs,
-      metrics,
-      logger: log,
-    });
     const ac = new AbortController();
     const stopSignal = AbortSignal.any([ac.signal, ctx.signal]);
-    let elector: LeaderElector | undefined;
-    let electing: Promise<void> = Promise.resolve();
-    if (cfg.filler) {
-      elector = new LeaderElector({
-        client: kube,
-        namespace: cfg.leaseNamespace || ctx.env.POD_NAMESPACE || 'default',
-        name: cfg.leaseName,
-        identity,
-        leaseDurationMs: cfg.leaseDurationMs,
-        renewDeadlineMs: cfg.renewDeadlineMs,
-        retryPeriodMs: cfg.retryPeriodMs,
-        logger: log,
-        onStartedLeading: async (signal) => {
-          leaderGauge = 1;
-          log.info({ identity }, 'filling the cache (elected)');
-          await filler.lead(signal);
-        },
-        onStoppedLeading: () => {
-          leaderGauge = 0;
-        },
-      });
-      electing = elector.run(stopSignal).catch((err: unknown) => {
-        log.error({ err }, 'filler election loop failed');
-      });
+    const parts: ClusterPart[] = [];
+    try {
+      for (const target of targets) {
+        parts.push(await startCluster(target, { ctx, cfg, identity, kinds, compact, metrics, stopSignal }));
+      }
+    } catch (err) {
+      ac.abort();
+      for (const p of parts) await p.stop();
+      await bus.close();
+      throw err;
     }
-    // Consume only once the cache is warm (every informer listed), or after startupSyncWaitMs: a backlog in KEC_RAW
-    // at first start would otherwise meet an empty cache and turn into rate-limited GETs and misses.
+    ctx.meter
+      .createObservableGauge('kec_enricher_filler_leader', { description: '1 while this replica fills the cache' })
+      .addCallback((r) => {
+        for (const p of parts) r.observe(p.filler.leading ? 1 : 0, { cluster: p.name });
+      });
+    ctx.meter
+      .createObservableGauge('kec_enricher_cache_objects', {
+        description: 'Live objects the filler holds, by cluster and kind (reported by the filler replica)',
+      })
+      .addCallback((r) => {
+        for (const p of parts) for (const s of p.filler.status()) r.observe(s.live, { cluster: p.name, kind: s.kind });
+      });
+    const noAccess = new Set<string>();
+    const router = new ClusterRouter(new Map(parts.map((p) => [p.name, p.enricher])), {
+      onNoAccess: (c) => {
+        if (noAccess.has(c)) return;
+        noAccess.add(c);
+        log.warn(
+          { eventCluster: c, clusters: targets.map((t) => t.name) },
+          'events of a cluster this enricher has no access to pass through as unavailable',
+        );
+      },
+    });
+    // Consume only once the caches are warm (every informer listed), or after startupSyncWaitMs: a backlog in
+    // KEC_RAW at first start would otherwise meet an empty cache and turn into rate-limited GETs and misses.
     let stage: Stage | undefined;
     let failWith: (err: Error) => void = () => {};
     const failed = new Promise<Error>((resolve) => {
@@ -180,8 +136,12 @@ export const enricherService: ServiceDefinition = {
       const deadline = Date.now() + cfg.startupSyncWaitMs;
       const informerKinds = kinds.map((k) => k.kind);
       while (!stopSignal.aborted && Date.now() < deadline) {
-        const sync = store.available ? await store.getSync().catch(() => ({})) : {};
-        if (informerKinds.every((k) => k in sync)) break;
+        let warm = true;
+        for (const p of parts) {
+          const sync = p.store.available ? await p.store.getSync().catch(() => ({})) : {};
+          if (!informerKinds.every((k) => k in sync)) warm = false;
+        }
+        if (warm) break;
         await new Promise((r) => setTimeout(r, 200));
       }
       if (stopSignal.aborted) return;
@@ -189,7 +149,7 @@ export const enricherService: ServiceDefinition = {
         bus,
         stream: rawStream,
         durable: cfg.durable,
-        enricher,
+        enricher: router,
         batchSize: cfg.batchSize,
         batchWaitMs: cfg.batchWaitMs,
         concurrency: cfg.concurrency,
@@ -198,37 +158,155 @@ export const enricherService: ServiceDefinition = {
         metrics,
         logger: log,
       });
-      log.info({}, 'consuming KEC_RAW');
+      log.info({ clusters: targets.map((t) => t.name) }, 'consuming KEC_RAW');
     })().catch((err: unknown) => {
       log.error({ err }, 'enricher consumer failed to start');
       failWith(err instanceof Error ? err : new Error(String(err)));
     });
-    // Liveness: the filler replica must keep publishing informer progress (its monitor loop is alive) while Redis
-    // answers; a stuck loop makes every reader fall back to GETs.
-    ctx.registerHealthCheck('enricher-filler', () => {
-      if (!filler.leading || !store.available || filler.lastSyncWrite === 0) return undefined;
-      const idle = Date.now() - filler.lastSyncWrite;
-      return idle > Math.max(60_000, cfg.syncIntervalMs * 20) ? `filler made no progress for ${idle} ms` : undefined;
-    });
-    log.info({ identity, kinds: kinds.map((k) => k.kind), filler: cfg.filler }, 'enricher started');
+    // Liveness: each cluster's filler replica must keep publishing informer progress (its monitor loop is alive)
+    // while Redis answers; a stuck loop makes every reader fall back to GETs.
+    for (const p of parts) {
+      ctx.registerHealthCheck(parts.length === 1 ? 'enricher-filler' : `enricher-filler-${p.name}`, () => {
+        const f = p.filler;
+        if (!f.leading || !p.store.available || f.lastSyncWrite === 0) return undefined;
+        const idle = Date.now() - f.lastSyncWrite;
+        return idle > Math.max(60_000, cfg.syncIntervalMs * 20) ? `filler made no progress for ${idle} ms` : undefined;
+      });
+    }
+    log.info(
+      { identity, kinds: kinds.map((k) => k.kind), filler: cfg.filler, clusters: targets.map((t) => t.name) },
+      'enricher started',
+    );
     return {
       failed,
       readiness() {
         if (bus.nc.isClosed()) return 'NATS connection closed';
         if (!stage) return 'waiting for the cache to sync before consuming';
-        if (elector?.isLeader && !filler.status().every((s) => s.synced)) return 'filler informers not synced yet';
+        for (const p of parts) {
+          if (p.elector?.isLeader && !p.filler.status().every((st) => st.synced)) {
+            return `filler informers of cluster ${p.name} not synced yet`;
+          }
+        }
         return undefined; // Redis down is not "not ready": events still flow, marked unavailable
       },
       async stop() {
         ac.abort();
         await starting;
         await stage?.stop();
-        await electing;
+        for (const p of parts) await p.stop();
         await bus.close();
-        await store.close();
-        kube.close();
-        metaKube.close();
       },
     };
   },
 };
+
+/** Everything one cluster needs in this replica: its cache, its API clients, its filler (elected in that cluster). */
+interface ClusterPart {
+  name: string;
+  store: CacheStore;
+  filler: Filler;
+  elector: LeaderElector | undefined;
+  enricher: Enricher;
+  stop(): Promise<void>;
+}
+
+interface ClusterDeps {
+  ctx: ServiceContext;
+  cfg: EnricherConfig;
+  identity: string;
+  kinds: KindInfo[];
+  compact: CompactOptions;
+  metrics: EnricherMetrics;
+  stopSignal: AbortSignal;
+}
+
+async function startCluster(target: ClusterTarget, d: ClusterDeps): Promise<ClusterPart> {
+  const { ctx, cfg, identity, kinds, compact, metrics } = d;
+  const log = ctx.logger.child({ cluster: target.name });
+  const kube = KubeClient.load({
+    ...(target.kubeconfig ? { kubeconfigPath: target.kubeconfig } : {}),
+    ...(target.context ? { context: target.context } : {}),
+  });
+  const metaKube = new MetadataKubeClient(kube.kubeConfig);
+  const store = await CacheStore.connect({
+    url: ctx.shared.redisUrl,
+    security: redisSecurity(ctx.shared),
+    cluster: target.name,
+    prefix: cfg.redisPrefix,
+    commandTimeoutMs: cfg.redisTimeoutMs,
+    name: `kec-enricher-${identity}`,
+    logger: log,
+  });
+  if (!store.available) log.warn({}, 'redis not reachable at start; events pass through as unavailable until it is');
+  const filler = new Filler({
+    store,
+    client: kube,
+    metadataClient: metaKube,
+    kinds,
+    identity,
+    compact,
+    tombstoneTtlMs: cfg.tombstoneTtlMs,
+    syncIntervalMs: cfg.syncIntervalMs,
+    pageSize: cfg.pageSize,
+    watchTimeoutSeconds: cfg.watchTimeoutSeconds,
+    logger: log.child({ component: 'filler' }),
+    metrics,
+  });
+  const fetcher = new Fetcher({
+    client: kube,
+    qps: cfg.getQps,
+    burst: cfg.getBurst,
+    maxWaitMs: cfg.getMaxWaitMs,
+    onGet: (kind, result) => {
+      if (result === 'rate-limited') metrics.throttled.add(1, { kind });
+      else metrics.gets.add(1, { kind, result });
+    },
+  });
+  const enricher = new Enricher({
+    store,
+    fetcher,
+    informerKinds: new Set(kinds.map((k) => k.kind)),
+    compact,
+    notFoundTtlMs: cfg.notFoundTtlMs,
+    fetchedTtlMs: cfg.fetchedTtlMs,
+    informerGraceMs: cfg.informerGraceMs,
+    coverWaitMs: cfg.coverWaitMs,
+    metrics,
+    logger: log,
+  });
+  let elector: LeaderElector | undefined;
+  let electing: Promise<void> = Promise.resolve();
+  if (cfg.filler) {
+    // The Lease lives in the cluster it guards: one filler per cluster, whichever replicas can reach it.
+    elector = new LeaderElector({
+      client: kube,
+      namespace: cfg.leaseNamespace || ctx.env.POD_NAMESPACE || 'default',
+      name: cfg.leaseName,
+      identity,
+      leaseDurationMs: cfg.leaseDurationMs,
+      renewDeadlineMs: cfg.renewDeadlineMs,
+      retryPeriodMs: cfg.retryPeriodMs,
+      logger: log,
+      onStartedLeading: async (signal) => {
+        log.info({ identity }, 'filling the cache (elected)');
+        await filler.lead(signal);
+      },
+    });
+    electing = elector.run(d.stopSignal).catch((err: unknown) => {
+      log.error({ err }, 'filler election loop failed');
+    });
+  }
+  return {
+    name: target.name,
+    store,
+    filler,
+    elector,
+    enricher,
+    async stop() {
+      await electing;
+      await store.close();
+      kube.close();
+      metaKube.close();
+    },
+  };
+}

@@ -13,14 +13,14 @@ import {
 } from '@kec/bus';
 import { eventMsgId, parseKecEvent, timestampMicros } from '@kec/model';
 import type { Logger } from 'pino';
-import type { Enricher } from './enricher.ts';
+import type { BatchEnricher } from './clusters.ts';
 import type { EnricherMetrics } from './metrics.ts';
 
 export interface StageOptions {
   bus: Bus;
   stream: string;
   durable: string;
-  enricher: Enricher;
+  enricher: BatchEnricher;
   batchSize: number;
   batchWaitMs: number;
   concurrency: number;

@@ -43,13 +43,16 @@ export const watcherService: ServiceDefinition = {
     try {
       for (const s of ['KEC_RAW', 'KEC_GAPS', 'KEC_DLQ']) {
         const overrides = cfg.streamMaxBytes > 0 ? { [s]: { max_bytes: cfg.streamMaxBytes } } : undefined;
-        await ensureStream(bus.jsm, streamSpec(s, cfg.subjectRoot, cfg.streamPrefix, { overrides }));
+        await ensureStream(
+          bus.jsm,
+          streamSpec(s, cfg.subjectRoot, cfg.streamPrefix, { overrides, replicas: ctx.shared.streamReplicas }),
+        );
       }
     } catch (err) {
       await bus.close();
       throw err;
     }
-    const kv = await openKv(bus, cfg.kvBucket, { history: 1 });
+    const kv = await openKv(bus, cfg.kvBucket, { history: 1, replicas: ctx.shared.streamReplicas });
     const watcher = new Watcher({ cfg, cluster, identity, bus, kv, kube, filter, logger: log, meter: ctx.meter });
     let leaderGauge = 0;
     const transitions = ctx.meter.createCounter('kec_watcher_leader_transitions_total', {

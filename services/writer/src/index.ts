@@ -76,6 +76,7 @@ export const writerService: ServiceDefinition = {
       meter: ctx.meter,
       retention: retentionOf(cfg),
       streamPrefix: cfg.streamPrefix,
+      streamReplicas: ctx.shared.streamReplicas,
       openStore: () =>
         openStore({
           clickhouseUrl: ctx.shared.clickhouseUrl,

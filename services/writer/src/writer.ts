@@ -89,6 +89,8 @@ export function batchToken(stream: string, table: string, sequences: readonly nu
 
 export interface WriterDeps {
   cfg: WriterConfig;
+  /** KEC_STREAM_REPLICAS: replicas of the input streams when the writer creates or updates them (default 1). */
+  streamReplicas?: number;
   bus: Bus;
   logger: Logger;
   meter: Meter;
@@ -217,12 +219,10 @@ export class Writer {
       const maxBytes = cfg.streamMaxBytes;
       await ensureStream(
         bus.jsm,
-        streamSpec(
-          input.stream,
-          bus.root,
-          this.#deps.streamPrefix ?? '',
-          maxBytes ? { overrides: { [input.stream]: { max_bytes: maxBytes } } } : {},
-        ),
+        streamSpec(input.stream, bus.root, this.#deps.streamPrefix ?? '', {
+          ...(maxBytes ? { overrides: { [input.stream]: { max_bytes: maxBytes } } } : {}),
+          replicas: this.#deps.streamReplicas ?? 1,
+        }),
       );
       await ensureConsumer(
         bus.jsm,

@@ -88,6 +88,11 @@ export interface ClusterOptions {
   scale?: number;
   /** "Now" for the plan (default Date.now()); Job names derive from it, so pass it for a reproducible plan. */
   nowMs?: number;
+  /**
+   * Extra labels on every app workload and its pods (e.g. `{ 'kec.test/cluster': 'a' }`): two sims planned from one
+   * seed then hold objects with the same names and uids but different labels, as two clusters running the same app.
+   */
+  labels?: Record<string, string>;
 }
 
 const REGION = 'eu-west-1';
@@ -408,7 +413,12 @@ export function planCluster(seed: string | number, opts: ClusterOptions = {}): C
   function addApp(ns: string, team: string, app: AppSpec): void {
     const uid = rng.uuid();
     const container = app.container ?? app.name;
-    const labels = { app: app.name, 'app.kubernetes.io/name': app.name, 'app.kubernetes.io/part-of': team };
+    const labels = {
+      app: app.name,
+      'app.kubernetes.io/name': app.name,
+      'app.kubernetes.io/part-of': team,
+      ...opts.labels,
+    };
     const template = { metadata: { labels }, spec: { containers: [{ name: container, image: app.image }] } };
     const wl: WorkloadModel = {
       kind: app.kind,
