@@ -96,6 +96,11 @@ export const sharedConfigSpec = defineConfig({
       schema: urlSchema({ protocols: ['http', 'https'] }),
       description: 'ClickHouse server (HTTP interface). Unset: the embedded engine (chdb) stores data under dataDir.',
     },
+    clickhouseCluster: {
+      schema: Type.String({ pattern: '^[A-Za-z0-9_.-]+$' }),
+      description:
+        'ClickHouse cluster (remote_servers) name: the migrations create Replicated*MergeTree `<table>_local` tables ON CLUSTER and Distributed tables under the public names. Unset: single-node schema.',
+    },
     clickhouseUser: {
       schema: Type.String({ minLength: 1 }),
       description:

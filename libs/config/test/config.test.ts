@@ -37,6 +37,7 @@ const DEFAULTS = {
   natsUrl: 'nats://127.0.0.1:4222',
   redisUrl: 'redis://127.0.0.1:6379',
   clickhouseUrl: undefined,
+  clickhouseCluster: undefined,
   streamReplicas: 1,
   dataDir: './.kec-data',
   logLevel: 'info',

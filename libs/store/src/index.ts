@@ -8,6 +8,8 @@
 
 export type { ChdbStoreOptions } from './chdb.ts';
 export { ChdbStore, qualify } from './chdb.ts';
+export type { ClusterDdlOptions } from './cluster-ddl.ts';
+export { clusterStatement, clusterStatements, LOCAL_SUFFIX } from './cluster-ddl.ts';
 export type { StoreErrorOptions } from './errors.ts';
 export {
   clickhouseCode,

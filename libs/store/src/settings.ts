@@ -10,6 +10,10 @@ export const PINNED_INSERT_SETTINGS: Readonly<Record<string, string | number>> =
   wait_for_async_insert: 1,
   insert_deduplicate: 1,
   deduplicate_blocks_in_dependent_materialized_views: 1,
+  // On a ClickHouse cluster (KEC_CLICKHOUSE_CLUSTER) the writer inserts into Distributed tables: synchronous
+  // forwarding, so the insert returns once the shards have the rows and each shard's replicated table sees the
+  // insert_deduplication_token of a retried batch (ignored by MergeTree tables on a single node).
+  insert_distributed_sync: 1,
   date_time_input_format: 'best_effort',
   input_format_skip_unknown_fields: 0,
 };

@@ -77,6 +77,7 @@ export const writerService: ServiceDefinition = {
       retention: retentionOf(cfg),
       streamPrefix: cfg.streamPrefix,
       streamReplicas: ctx.shared.streamReplicas,
+      clickhouseCluster: ctx.shared.clickhouseCluster,
       openStore: () =>
         openStore({
           clickhouseUrl: ctx.shared.clickhouseUrl,

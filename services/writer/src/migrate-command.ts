@@ -26,7 +26,7 @@ export async function runMigrate(opts: MigrateCommandOptions): Promise<MigrateRe
     http: { requestTimeoutMs: cfg.requestTimeoutMs, idleSocketTtlMs: cfg.idleSocketTtlMs },
   });
   try {
-    const r = await migrate(store, { retention: retentionOf(cfg) });
+    const r = await migrate(store, { retention: retentionOf(cfg), cluster: shared.clickhouseCluster });
     opts.out?.(
       `schema ${store.database} at version ${r.version} (${store.backend}); applied: ${r.applied.join(', ') || 'none'}; retention changed: ${r.ttlChanged.join(', ') || 'none'}\n`,
     );

@@ -89,6 +89,8 @@ export function batchToken(stream: string, table: string, sequences: readonly nu
 
 export interface WriterDeps {
   cfg: WriterConfig;
+  /** KEC_CLICKHOUSE_CLUSTER: migrate with the cluster DDL (Replicated local tables + Distributed tables). */
+  clickhouseCluster?: string | undefined;
   /** KEC_STREAM_REPLICAS: replicas of the input streams when the writer creates or updates them (default 1). */
   streamReplicas?: number;
   bus: Bus;
@@ -192,7 +194,11 @@ export class Writer {
         if (cfg.migrate) {
           this.#waiting = 'migrating';
           try {
-            const r = await migrate(store, { retention: this.#deps.retention, logger: log });
+            const r = await migrate(store, {
+              retention: this.#deps.retention,
+              logger: log,
+              cluster: this.#deps.clickhouseCluster,
+            });
             log.info(r, 'schema up to date');
           } catch (err) {
             await store.close();
