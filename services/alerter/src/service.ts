@@ -7,6 +7,7 @@ import {
   consumerSpec,
   ensureConsumer,
   ensureStream,
+  natsSecurity,
   openKv,
   PoisonMessageError,
   Publisher,
@@ -85,6 +86,7 @@ export const alerterService: ServiceDefinition = {
     const rules = alertsConfigFrom(cfg); // a bad file fails the start with file:line errors
     const bus = await connectBus({
       url: ctx.shared.natsUrl,
+      security: natsSecurity(ctx.shared),
       name: 'kec-alerter',
       logger: log,
       root: cfg.subjectRoot,
