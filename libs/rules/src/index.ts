@@ -8,4 +8,12 @@ export { DEFAULT_RULES_PATH, loadRuleFile, parseRuleFile } from './load.ts';
 export type { Classifiable, Classification } from './ruleset.ts';
 export { RuleSet, severityRank, stripCombined } from './ruleset.ts';
 export type { Category, MatchSpec, RuleFile, RuleSpec, Severity } from './schema.ts';
-export { CATEGORIES, RULES_API_VERSION, RuleFileSchema, RuleSchema, SEVERITIES } from './schema.ts';
+export {
+  CATEGORIES,
+  CategorySchema,
+  RULES_API_VERSION,
+  RuleFileSchema,
+  RuleSchema,
+  SEVERITIES,
+  SeveritySchema,
+} from './schema.ts';

@@ -2,13 +2,23 @@
 // the ground truth, and checks that three replicas give the same incidents and occurrence sums as one.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { RuleSet } from '@kec/rules';
 import { IncidentPayloadValidator, KecEventsPayloadValidator, PatternPayloadValidator } from '@kec/writer';
+import { Compile } from 'typebox/compile';
+import { SCHEMAS_DIR } from '../../../scripts/gen-schemas.ts';
 import { correlatorService, type EventPayload, formatScore, type IncidentPayload, score } from '../src/index.ts';
 import { newState } from './helpers.ts';
 
 const rules = RuleSet.load();
+// the published contracts (schemas/*.json), read as a subscriber would
+const published = (file: string) => Compile(JSON.parse(readFileSync(join(SCHEMAS_DIR, file), 'utf8')));
+const PUBLISHED_EVENTS = published('kec.events.v1.json');
+const PUBLISHED_INCIDENT = published('kec.incident.v1.json');
+const PUBLISHED_PATTERN = published('kec.pattern.v1.json');
+const firstError = (v: ReturnType<typeof published>, x: unknown) => JSON.stringify([...v.Errors(x)][0]);
 
 import {
   copyEnriched,
@@ -80,6 +90,7 @@ async function runCorrelators(
       KecEventsPayloadValidator.Check(m.data),
       `writer contract: ${JSON.stringify(KecEventsPayloadValidator.Errors(m.data)[0])}`,
     );
+    assert.ok(PUBLISHED_EVENTS.Check(m.data), `schemas/kec.events.v1.json: ${firstError(PUBLISHED_EVENTS, m.data)}`);
     assert.equal(m.msgId, `${m.data.cluster}/${m.data.uid}/${m.data.resourceVersion}`);
     assert.ok(m.subject.startsWith(`${sp.root}.events.`));
     r.events.set(m.msgId ?? '', m.data);
@@ -95,10 +106,17 @@ async function runCorrelators(
       IncidentPayloadValidator.Check(m.data),
       `incident contract: ${JSON.stringify(IncidentPayloadValidator.Errors(m.data)[0])}`,
     );
+    assert.ok(
+      PUBLISHED_INCIDENT.Check(m.data),
+      `schemas/kec.incident.v1.json: ${firstError(PUBLISHED_INCIDENT, m.data)}`,
+    );
     const had = r.latestIncident.get(m.data.id);
     if (!had || had.version < m.data.version) r.latestIncident.set(m.data.id, m.data);
   }
-  for (const m of pats) assert.ok(PatternPayloadValidator.Check(m.data), 'pattern contract');
+  for (const m of pats) {
+    assert.ok(PatternPayloadValidator.Check(m.data), 'pattern contract');
+    assert.ok(PUBLISHED_PATTERN.Check(m.data), `schemas/kec.pattern.v1.json: ${firstError(PUBLISHED_PATTERN, m.data)}`);
+  }
   return r;
 }
 
