@@ -200,7 +200,7 @@ describe('docker-compose.yml', () => {
   });
 
   test('passwords come from .env: required, never written in the file', () => {
-    const secretVars = Object.keys(envExample()).filter((k) => /PASSWORD|TOKEN/.test(k));
+    const secretVars = Object.keys(envExample()).filter((k) => /PASSWORD|_TOKEN$/.test(k));
     assert.ok(secretVars.length >= 4);
     for (const v of secretVars) {
       const env = envExample();
@@ -209,7 +209,7 @@ describe('docker-compose.yml', () => {
     }
     for (const [name, s] of services) {
       for (const [k, v] of Object.entries(s.environment ?? {})) {
-        if (/PASSWORD|TOKEN/.test(k) && !k.endsWith('_FILE')) {
+        if (/PASSWORD|_TOKEN$/.test(k) && !k.endsWith('_FILE')) {
           const written = (raw.services as Record<string, Service>)[name]?.environment?.[k] ?? '';
           assert.match(written, /^\$\{[A-Z_]+:\?/, `${name} ${k} comes from a required variable`);
           assert.ok(v.length > 0);
