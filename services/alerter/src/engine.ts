@@ -253,8 +253,6 @@ export class AlertEngine {
           case 'create':
             created = true;
             return { ...d.state, kvId };
-          case 'tick':
-            return d.state;
           case 'notify':
             notification = d.notification;
             return d.state;

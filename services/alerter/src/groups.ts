@@ -101,8 +101,6 @@ export type GroupDecision =
   | { kind: 'none' }
   /** A new group: create its record; the first notification is due at nextFlushAt (group_wait). */
   | { kind: 'create'; state: GroupState }
-  /** A group_interval tick without a notification: only the timer moves. */
-  | { kind: 'tick'; state: GroupState }
   | { kind: 'notify'; state: GroupState; notification: Notification }
   /** An idle group (nothing firing, nothing to resolve, quiet for idleMs): delete its record. */
   | { kind: 'delete' };
@@ -120,9 +118,9 @@ export interface PlanOptions {
 /**
  * Alertmanager's flush rule for one group. `prev` is its record (undefined: never seen).
  * - a group starts with its first unmuted firing alert; its first notification waits group_wait;
- * - then every group_interval it notifies when an alert started firing, changed severity, or resolved after having
- *   been notified as firing; otherwise when repeat_interval has passed since the last notification (and something
- *   still fires); Alertmanager receivers use min(repeat_interval, resendInterval);
+ * - then, at least group_interval after its last notification, it notifies when an alert started firing, changed
+ *   severity, or resolved after having been notified as firing; otherwise when repeat_interval has passed since the
+ *   last notification (and something still fires); Alertmanager receivers use min(repeat_interval, resendInterval);
  * - an alert that resolved before it was ever notified is never notified; muted alerts are left out.
  */
 export function planGroup(g: GroupView | undefined, prev: GroupState | undefined, o: PlanOptions): GroupDecision {
@@ -164,7 +162,8 @@ export function planGroup(g: GroupView | undefined, prev: GroupState | undefined
   const repeatDue = firing.length > 0 && prev.lastNotifiedAt > 0 && now - prev.lastNotifiedAt >= repeat;
   if (!changed && !repeatDue) {
     if (firing.length === 0 && now - Math.max(prev.lastNotifiedAt, prev.firstAt) >= o.idleMs) return { kind: 'delete' };
-    return { kind: 'tick', state: { ...prev, nextFlushAt: nextTick(prev.nextFlushAt, interval, now), updatedAt: now } };
+    // Nothing to say: no write at all (a group costs a KV write only when it notifies).
+    return { kind: 'none' };
   }
   const sent = [...firing, ...resolvedToSend].sort((a, b) => a.id.localeCompare(b.id));
   const version = prev.version + 1;
@@ -178,20 +177,14 @@ export function planGroup(g: GroupView | undefined, prev: GroupState | undefined
       ...prev,
       groupLabels: g.groupLabels,
       version,
-      nextFlushAt: nextTick(prev.nextFlushAt, interval, now),
+      // The next notification waits a whole group_interval (at most one per interval and group).
+      nextFlushAt: now + interval,
       lastNotifiedAt: now,
       notified: nextNotified,
       pending: notification,
       updatedAt: now,
     },
   };
-}
-
-/** The first tick of the group_interval grid after `now` (a late tick does not make the next one late). */
-function nextTick(scheduled: number, interval: number, now: number): number {
-  if (interval <= 0) return now;
-  const behind = Math.max(0, now - scheduled);
-  return scheduled + (Math.floor(behind / interval) + 1) * interval;
 }
 
 function common(maps: readonly Record<string, string>[]): Record<string, string> {
