@@ -61,7 +61,9 @@ const kecE = kecEnv(iso, sim.kubeconfig, {
   KEC_API_ANONYMOUS: 'true',
   ...(env.KEC_NATS_URL ? { KEC_NATS_URL: env.KEC_NATS_URL } : {}),
   ...(env.KEC_REDIS_URL ? { KEC_REDIS_URL: env.KEC_REDIS_URL } : {}),
-  ...(env.KEC_LOG_LEVEL ? { KEC_LOG_LEVEL: env.KEC_LOG_LEVEL } : { KEC_LOG_LEVEL: 'warn' }),
+  KEC_LOG_LEVEL: env.KEC_LOG_LEVEL || 'info',
+  // kec's stdout is a pipe to this process: its `auto` would choose JSON, so the demo decides for its terminal.
+  KEC_LOG_FORMAT: env.KEC_LOG_FORMAT || (process.stdout.isTTY ? 'pretty' : 'json'),
 });
 // JetStream reserves max_bytes on disk up front: the catalogue sizes (8 GiB for KEC_RAW, KEC_ENRICHED, KEC_EVENTS)
 // would reserve ~28 GB for a throwaway demo, so its streams are capped at KEC_DEMO_STREAM_MAX_BYTES (1 GiB).

@@ -101,7 +101,7 @@ export async function connectBus(opts: ConnectBusOptions): Promise<Bus> {
           logger.warn('nats stale connection');
           break;
         case 'close':
-          logger.info('nats connection closed');
+          logger.debug('nats connection closed');
           break;
         default:
           break;
@@ -117,7 +117,7 @@ export async function connectBus(opts: ConnectBusOptions): Promise<Bus> {
   }
   const js = jetstream(nc);
   const kvm = new Kvm(js);
-  logger.info({ server: nc.info?.version, servers: where, tls: security.tls !== undefined, root }, 'nats connected');
+  logger.debug({ server: nc.info?.version, servers: where, tls: security.tls !== undefined, root }, 'nats connected');
   let closing: Promise<void> | undefined;
   return {
     nc,

@@ -486,7 +486,7 @@ export async function consume(opts: ConsumeOptions): Promise<ConsumerHandle> {
     }
   };
   const loop = run();
-  log.info({ concurrency, pullAhead, maxDeliver, batch }, 'consuming');
+  log.debug({ concurrency, pullAhead, maxDeliver, batch }, 'consuming');
 
   let stopped: Promise<void> | undefined;
   return {
@@ -507,7 +507,7 @@ export async function consume(opts: ConsumeOptions): Promise<ConsumerHandle> {
         bus.meter.removeBatchObservableCallback(observe, [m.pending, m.ackPending]);
         // Acks are fire-and-forget: make sure they reached the server before the caller closes the connection.
         if (!bus.nc.isClosed()) await bus.nc.flush();
-        log.info('consumer stopped');
+        log.debug('consumer stopped');
       })();
       return stopped;
     },

@@ -6,6 +6,7 @@ import { defineConfig, type ResolvedConfig, urlSchema } from './spec.ts';
 const DNS_LABEL = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+export const LOG_FORMATS = ['auto', 'pretty', 'json'] as const;
 
 export const sharedConfigSpec = defineConfig({
   keys: {
@@ -132,7 +133,13 @@ export const sharedConfigSpec = defineConfig({
     logLevel: {
       schema: Type.Enum([...LOG_LEVELS]),
       default: 'info',
-      description: 'Minimum level of the JSON logs written to stdout.',
+      description: 'Minimum level of the logs written to stdout.',
+    },
+    logFormat: {
+      schema: Type.Enum([...LOG_FORMATS]),
+      default: 'auto',
+      description:
+        'Log lines on stdout: `pretty` (one readable, coloured line per record), `json` (one pino JSON object per line, for log shippers), or `auto`: pretty when stdout is a terminal, JSON otherwise.',
     },
     metricsPort: {
       schema: Type.Integer({ minimum: 0, maximum: 65535 }),

@@ -366,7 +366,7 @@ export class LeaderElector {
           timeoutMs: this.#timeout(),
         });
         this.#observe(res.body, now);
-        this.#log.info({ identity: this.identity }, 'released the lease');
+        this.#log.debug({ identity: this.identity }, 'released the lease');
         return true;
       } catch (err) {
         if (!(err instanceof KubeApiError && err.code === 409)) {

@@ -61,7 +61,11 @@ export interface ListWatcherOptions {
   allowWatchBookmarks?: boolean;
   /** Server-side watch timeout in s (the watch is re-opened from the last RV after it); default 300, jittered ±10%. */
   watchTimeoutSeconds?: number;
-  /** Without frames for this long while the API's RV moved on, the watch is considered dead and restarted; 60 s. */
+  /**
+   * Without frames for this long while the API's RV moved on, the watch is considered dead and restarted; 90 s.
+   * A server that sends bookmarks (kube-apiserver: about one a minute on a quiet watch that asked) never leaves a
+   * live watch this quiet, so the restart is the fallback for servers that send none, logged at debug.
+   */
   stallAfterMs?: number;
   /** How often to check for a stalled watch; default 15 s. */
   stallCheckIntervalMs?: number;
@@ -207,7 +211,7 @@ export class ListWatcher {
         let expired = false;
         let stalled = false;
         let awaitingConsumer = false;
-        const stallAfter = o.stallAfterMs ?? 60_000;
+        const stallAfter = o.stallAfterMs ?? 90_000;
         let probing = false;
         const stallTimer = setInterval(() => {
           if (awaitingConsumer || probing || watchSignal.aborted) return;
@@ -217,7 +221,8 @@ export class ListWatcher {
           currentResourceVersion(o.client, o.path, { signal: watchSignal })
             .then((apiRV) => {
               if (rv !== undefined && compareResourceVersion(apiRV, rv) > 0) {
-                this.#log.warn(
+                // The fallback for servers that send no bookmarks: normal behaviour, not a warning.
+                this.#log.debug(
                   { resourceVersion: rv, apiResourceVersion: apiRV },
                   'watch quiet while API moved on; restarting it',
                 );

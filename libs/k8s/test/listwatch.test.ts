@@ -189,11 +189,18 @@ test('listwatcher - ERROR 410 relists and reports the gap from the last RV to th
 test('listwatcher - a quiet watch while the API RV moves on is probed and re-opened; events still arrive', async () => {
   const ns = 'stall';
   await sim.store.create(`/api/v1/namespaces/${ns}/events`, ev(ns));
+  const logs: string[] = [];
+  const logger = {
+    debug: (_o: object, msg?: string) => void logs.push(`debug ${msg}`),
+    info: (_o: object, msg?: string) => void logs.push(`info ${msg}`),
+    warn: (_o: object, msg?: string) => void logs.push(`warn ${msg}`),
+  };
   const lw = new ListWatcher({
     client,
     path: `/api/v1/namespaces/${ns}/events`,
     stallAfterMs: 300,
     stallCheckIntervalMs: 100,
+    logger,
   });
   const c = collect(lw);
   try {
@@ -201,11 +208,55 @@ test('listwatcher - a quiet watch while the API RV moves on is probed and re-ope
     // Writes elsewhere move the global RV while this watch sees nothing.
     for (let i = 0; i < 3; i++) await sim.store.create('/api/v1/namespaces/elsewhere/events', ev('elsewhere'));
     await waitFor('a stall restart', () => lw.progress.watchRestarts >= 1, 5000);
+    // Events get no periodic bookmarks: the restart is this server's normal, logged at debug.
+    assert.ok(logs.includes('debug watch quiet while API moved on; restarting it'), logs.join('\n'));
+    assert.ok(!logs.some((l) => l.startsWith('warn')), logs.join('\n'));
     const o = ev(ns);
     await sim.store.create(`/api/v1/namespaces/${ns}/events`, o);
     await waitFor('the event after the restart', () => c.names().has((o.metadata as { name: string }).name));
     assert.equal(lw.progress.relists, 0);
   } finally {
     await c.stop();
+  }
+});
+
+test('listwatcher - a quiet watch of a kind that gets periodic bookmarks is never restarted while the API moves on', async () => {
+  const bsim = await startKubeSim({ port: 0, bookmarkIntervalSeconds: 1 });
+  const bclient = new KubeClient(bsim.kubeConfig);
+  const logs: string[] = [];
+  const logger = {
+    debug: (_o: object, msg?: string) => void logs.push(`debug ${msg}`),
+    info: (_o: object, msg?: string) => void logs.push(`info ${msg}`),
+    warn: (_o: object, msg?: string) => void logs.push(`warn ${msg}`),
+  };
+  // Nodes do not change here; events do, so the API RV moves on all the time.
+  const lw = new ListWatcher({
+    client: bclient,
+    path: '/api/v1/nodes',
+    stallAfterMs: 2500,
+    stallCheckIntervalMs: 200,
+    logger,
+  });
+  const c = collect(lw);
+  let writing = true;
+  const writer = (async () => {
+    while (writing) {
+      await bsim.store.create('/api/v1/namespaces/busy/events', ev('busy'));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  try {
+    await waitFor('initial list', () => c.items.some((i) => i.kind === 'list-end'));
+    await waitFor('four bookmarks', () => c.items.filter((i) => i.kind === 'bookmark').length >= 4, 15_000);
+    assert.equal(lw.progress.watchRestarts, 0, logs.join('\n'));
+    assert.ok(!logs.some((l) => l.includes('watch quiet')), logs.join('\n'));
+    const last = c.items.filter((i) => i.kind === 'bookmark').at(-1) as { resourceVersion: string };
+    assert.ok(Number(last.resourceVersion) > 4, 'bookmarks carry the moving API RV');
+  } finally {
+    writing = false;
+    await writer;
+    await c.stop();
+    bclient.close();
+    await bsim.close();
   }
 });

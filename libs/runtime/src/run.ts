@@ -91,7 +91,8 @@ export async function runServices(definitions: readonly ServiceDefinition[], opt
   }
   const names = definitions.map((d) => d.name);
   const processName = options.processName ?? (definitions.length === 1 ? names[0]! : 'kec');
-  const log = createLogger({ service: processName, level: shared.logLevel, cluster: shared.cluster });
+  const logOptions = { level: shared.logLevel, cluster: shared.cluster, format: shared.logFormat };
+  const log = createLogger({ service: processName, ...logOptions });
 
   let processState: LifecycleState = 'starting';
   let exitCode = EXIT_OK;
@@ -100,10 +101,7 @@ export async function runServices(definitions: readonly ServiceDefinition[], opt
   const controller = new AbortController();
   const slots: Slot[] = definitions.map((def) => ({
     def,
-    logger:
-      definitions.length === 1
-        ? log
-        : createLogger({ service: def.name, level: shared.logLevel, cluster: shared.cluster }),
+    logger: definitions.length === 1 ? log : createLogger({ service: def.name, ...logOptions }),
     running: undefined,
     state: 'starting',
     failedWhileRunning: false,

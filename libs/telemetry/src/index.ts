@@ -1,6 +1,6 @@
 // @kec/telemetry: pino logs, OpenTelemetry metrics (Prometheus /metrics) and traces, /healthz and /readyz.
 
-export type { LoggerOptions } from './logger.ts';
-export { createLogger } from './logger.ts';
+export type { LogFormat, LoggerOptions } from './logger.ts';
+export { createLogger, prettyLogs } from './logger.ts';
 export type { StatusCheck, Telemetry, TelemetryOptions } from './telemetry.ts';
 export { SECONDS_BUCKETS, startTelemetry } from './telemetry.ts';

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import { after, describe, test } from 'node:test';
+import { isatty } from 'node:tty';
 import { context, metrics, propagation, trace } from '@opentelemetry/api';
-import { createLogger, startTelemetry, type Telemetry } from '../src/index.ts';
+import { createLogger, prettyLogs, startTelemetry, type Telemetry } from '../src/index.ts';
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
@@ -176,5 +178,27 @@ describe('logger', () => {
     const err = line['err'] as { message: string; stack: string };
     assert.equal(err.message, 'publish failed: NATS timeout');
     assert.match(err.stack, /caused by: Error: NATS timeout/);
+  });
+
+  test('logger - pretty lines are one readable line per record: time, level, service, message, fields', () => {
+    const out: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        out.push(chunk.toString('utf8'));
+        done();
+      },
+    });
+    const log = createLogger({ service: 'watcher', cluster: 'prod', format: 'pretty', colorize: false, destination });
+    log.info({ startMs: 812 }, 'service running');
+    log.debug('hidden');
+    assert.equal(out.length, 1);
+    assert.match(out[0]!, /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: watcher: service running \{"startMs":812\}\n$/);
+  });
+
+  test('logger - auto is pretty only for a terminal; json and an explicit destination mean JSON', () => {
+    assert.equal(prettyLogs('pretty'), true);
+    assert.equal(prettyLogs('json'), false);
+    assert.equal(prettyLogs('auto'), isatty(1));
+    assert.equal(prettyLogs('auto', capture().destination), false);
   });
 });

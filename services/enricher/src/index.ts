@@ -158,7 +158,7 @@ export const enricherService: ServiceDefinition = {
         metrics,
         logger: log,
       });
-      log.info({ clusters: targets.map((t) => t.name) }, 'consuming KEC_RAW');
+      log.debug({ clusters: targets.map((t) => t.name) }, 'consuming KEC_RAW');
     })().catch((err: unknown) => {
       log.error({ err }, 'enricher consumer failed to start');
       failWith(err instanceof Error ? err : new Error(String(err)));
@@ -173,7 +173,7 @@ export const enricherService: ServiceDefinition = {
         return idle > Math.max(60_000, cfg.syncIntervalMs * 20) ? `filler made no progress for ${idle} ms` : undefined;
       });
     }
-    log.info(
+    log.debug(
       { identity, kinds: kinds.map((k) => k.kind), filler: cfg.filler, clusters: targets.map((t) => t.name) },
       'enricher started',
     );
@@ -288,7 +288,7 @@ async function startCluster(target: ClusterTarget, d: ClusterDeps): Promise<Clus
       retryPeriodMs: cfg.retryPeriodMs,
       logger: log,
       onStartedLeading: async (signal) => {
-        log.info({ identity }, 'filling the cache (elected)');
+        log.debug({ identity }, 'filling the cache (elected)');
         await filler.lead(signal);
       },
     });

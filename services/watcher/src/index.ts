@@ -79,7 +79,11 @@ export const watcherService: ServiceDefinition = {
         leaderGauge = 0;
         transitions.add(1, { to: 'standby' });
       },
-      onNewLeader: (id) => log.info({ leader: id, self: id === identity }, 'observed leader'),
+      // Our own election is logged as 'became leader'; another holder is worth a line.
+      onNewLeader: (id) => {
+        if (id === identity) log.debug({ leader: id, self: true }, 'observed leader');
+        else log.info({ leader: id, self: false }, 'observed leader');
+      },
     });
     const ac = new AbortController();
     const stopping = AbortSignal.any([ac.signal, ctx.signal]);
@@ -90,7 +94,7 @@ export const watcherService: ServiceDefinition = {
       log.error({ err }, 'leader election loop failed');
     });
     ctx.registerHealthCheck('watcher', () => watcher.health());
-    log.info({ identity, path: filter.path, fieldSelector: filter.fieldSelector, api: cfg.api }, 'watcher started');
+    log.debug({ identity, path: filter.path, fieldSelector: filter.fieldSelector, api: cfg.api }, 'watcher started');
     return {
       readiness() {
         if (bus.nc.isClosed()) return 'NATS connection closed';

@@ -232,7 +232,7 @@ export class Watcher {
         if (signal.aborted) return this.#stopLeading();
       }
     }
-    this.#log.info(
+    this.#log.debug(
       { checkpoint: cp?.resourceVersion, path: filter.path, fieldSelector: filter.fieldSelector },
       'leading: starting list/watch',
     );
@@ -312,7 +312,7 @@ export class Watcher {
         switch (item.kind) {
           case 'list-start':
             tracker.beginList();
-            this.#log.info({ reason: item.reason }, 'listing events');
+            this.#log.debug({ reason: item.reason }, 'listing events');
             break;
           case 'list-page':
             for (const obj of item.items) {

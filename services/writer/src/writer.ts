@@ -258,7 +258,7 @@ export class Writer {
       );
     }
     this.#state = 'running';
-    log.info({ durable: cfg.durable, batchSize: cfg.batchSize, batchWaitMs: cfg.batchWaitMs }, 'writer consuming');
+    log.debug({ durable: cfg.durable, batchSize: cfg.batchSize, batchWaitMs: cfg.batchWaitMs }, 'writer consuming');
   }
 
   async #handleBatch(input: WriterInput, stream: string, msgs: BusMessage[]): Promise<BatchResult | undefined> {

@@ -48,6 +48,12 @@ const program = new Command()
     num('history-window'),
     300,
   )
+  .option(
+    '--bookmark-interval <s>',
+    'seconds between the periodic BOOKMARKs sent to watches that asked (cached kinds, as kube-apiserver); 0 = none',
+    num('bookmark-interval'),
+    60,
+  )
   .option('--latency <ms>', 'fault: delay every API request by this many ms', num('latency'), 0)
   .option(
     '--fail-fraction <f>',
@@ -81,6 +87,7 @@ const o = program.opts<{
   groundTruth?: string;
   repeat: boolean;
   historyWindow: number;
+  bookmarkInterval: number;
   latency: number;
   failFraction: number;
   failStatus: number;
@@ -103,6 +110,7 @@ const sim = await startKubeSim({
   host: o.host,
   eventTtlSeconds: o.eventTtl,
   historyWindowSeconds: o.historyWindow,
+  bookmarkIntervalSeconds: o.bookmarkInterval,
   tls: o.tls,
   ...(o.token ? { token: o.token } : {}),
 });
