@@ -21,6 +21,8 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import {
   cleanup,
+  enrichmentCoverage,
+  formatCoverage,
   type KecProc,
   metricSum,
   NATS_URL,
@@ -290,6 +292,9 @@ try {
     pipe.writer.sqlPort,
     "SELECT name, toUnixTimestamp64Milli(observed_at) AS o FROM kec.events WHERE startsWith(name, 'lat-')",
   );
+  // Enrichment coverage of everything stored (the scenario backlog and the live phase; not the latency canaries,
+  // whose objects do not exist).
+  const coverage = await enrichmentCoverage(pipe.writer.sqlPort, "NOT startsWith(name, 'lat-')").catch(() => undefined);
   const watchLag = observed
     .map((r) => Number(r.o) - (writtenAt.get(r.name) ?? Number.NaN))
     .filter(Number.isFinite)
@@ -390,6 +395,7 @@ try {
   out(
     `\nPhase 1 used ${(busy + otherBusy).toFixed(1)} CPU s in ${sustainedS.toFixed(1)} s (${((100 * (busy + otherBusy)) / sustainedS / availableParallelism()).toFixed(0)} % of ${availableParallelism()} cores); kec's four services ${busy.toFixed(1)} s.`,
   );
+  if (coverage) out(`\nEnrichment coverage of the stored events: ${formatCoverage(coverage)}.`);
 } finally {
   await pipe.stopAll().catch(() => undefined);
   await sim.stop('SIGTERM');

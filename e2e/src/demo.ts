@@ -8,7 +8,19 @@
 // KEC_SQL_PORT (9465).
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { cleanup, type Isolation, kecEnv, ROOT, ready, sql, startKec, startSimProcess, waitFor } from './harness.ts';
+import {
+  cleanup,
+  enrichmentCoverage,
+  formatCoverage,
+  type Isolation,
+  kecEnv,
+  ROOT,
+  ready,
+  sql,
+  startKec,
+  startSimProcess,
+  waitFor,
+} from './harness.ts';
 
 const env = process.env;
 const iso: Isolation = {
@@ -80,12 +92,20 @@ kec.child.stdout?.pipe(process.stdout);
 kec.child.stderr?.pipe(process.stderr);
 
 let stopping = false;
+let readyAt = 0;
+/** One line on how the stored events' objects were found (hit, tombstone, fetched, inferred, miss, unavailable). */
+async function sayCoverage(): Promise<void> {
+  const c = await enrichmentCoverage(kec.sqlPort).catch(() => undefined);
+  if (c && !stopping) say(`enrichment after ${Math.round((Date.now() - readyAt) / 1000)} s: ${formatCoverage(c)}`);
+}
 async function stop(reason: string): Promise<never> {
   if (stopping) return new Promise<never>(() => {});
+  if (readyAt > 0) await sayCoverage();
   stopping = true;
   say(`\n${reason}: draining kec, then kube-sim`);
   const kecCode = await kec.stop('SIGTERM', 40_000);
-  const simCode = await sim.stop('SIGINT', 30_000);
+  // kube-sim drains its queued writes and writes its ground truth: on a loaded machine that can take a while.
+  const simCode = await sim.stop('SIGINT', 90_000);
   say(`kec exited ${kecCode}, kube-sim exited ${simCode}`);
   process.exit(kecCode === 0 && simCode === 0 ? 0 : 1);
 }
@@ -105,6 +125,7 @@ void kec.exited.then((code) => {
 
 await waitFor('kec ready', () => ready(kec.metricsPort), 60_000);
 const first = Date.now();
+readyAt = first;
 await waitFor(
   'events in kec.events',
   async () => ((await sql<{ n: number }>(kec.sqlPort, 'SELECT count() AS n FROM kec.events'))[0]?.n ?? 0) > 0,
@@ -134,3 +155,5 @@ kube-sim admin: ${sim.url}/_sim/stats
 
 Ctrl-C drains kec and stops kube-sim.
 DEMO READY`);
+// A summary a minute: how much of what is stored could be enriched.
+setInterval(() => void sayCoverage(), 60_000).unref();

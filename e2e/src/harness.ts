@@ -296,6 +296,38 @@ export async function sql<T = Record<string, unknown>>(port: number, statement: 
   return body.rows;
 }
 
+/** How the stored events' objects were found: hit, tombstone, fetched, inferred, miss, unavailable, as shares. */
+export const ENRICHMENT_STATUSES = ['hit', 'tombstone', 'fetched', 'inferred', 'miss', 'unavailable'] as const;
+
+export interface EnrichmentCoverage {
+  events: number;
+  /** Share (0..1) of stored events per enrichment status (every status listed, 0 when absent). */
+  shares: Record<string, number>;
+  /** hit + tombstone + fetched: the object was seen, not guessed. */
+  verified: number;
+}
+
+/** The enrichment coverage of the Event objects in the store, through a process's sql service. */
+export async function enrichmentCoverage(sqlPort: number, where = '1'): Promise<EnrichmentCoverage> {
+  const rows = await sql<{ s: string; n: number }>(
+    sqlPort,
+    `SELECT enrichment_status AS s, count() AS n FROM kec.events FINAL WHERE ${where} GROUP BY s`,
+  );
+  const events = rows.reduce((a, r) => a + Number(r.n), 0);
+  const shares: Record<string, number> = {};
+  for (const s of ENRICHMENT_STATUSES) shares[s] = 0;
+  for (const r of rows) shares[r.s] = events > 0 ? Number(r.n) / events : 0;
+  const verified = (shares['hit'] ?? 0) + (shares['tombstone'] ?? 0) + (shares['fetched'] ?? 0);
+  return { events, shares, verified };
+}
+
+/** `21,158 events: hit 93.1 %, tombstone 2.0 %, ... (verified 96.0 %)`. */
+export function formatCoverage(c: EnrichmentCoverage): string {
+  const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+  const parts = Object.entries(c.shares).map(([s, x]) => `${s} ${pct(x)}`);
+  return `${c.events.toLocaleString('en-US')} events: ${parts.join(', ')} (hit+tombstone+fetched ${pct(c.verified)})`;
+}
+
 /** A core/v1 Event (count 1, timestamps now) about `involved` (default: a Pod that does not exist). */
 export function simEvent(
   name: string,

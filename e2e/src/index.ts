@@ -1,7 +1,10 @@
-export type { Isolation, KecProc, SimProc } from './harness.ts';
+export type { EnrichmentCoverage, Isolation, KecProc, SimProc } from './harness.ts';
 export {
   cleanup,
   createSimEvent,
+  ENRICHMENT_STATUSES,
+  enrichmentCoverage,
+  formatCoverage,
   KEC_BIN,
   kecEnv,
   metricSum,

@@ -76,6 +76,8 @@ test('demo - ./dev up --demo lands events, its printed SQL works, a terminal Ctr
     KEC_API_PORT: String(await freePort()),
     KEC_DEMO_REDIS_PREFIX: `${redisPrefix}demo:`,
     KEC_DEMO_STREAM_MAX_BYTES: String(128 * 1024 * 1024),
+    // A quarter of the demo's rate: the test checks the wiring, not throughput, on a machine other tests share.
+    KEC_DEMO_RATE: '5',
     KEC_DEMO_DATA_DIR: join(tmp, 'demo'),
   };
   delete env.KEC_DEMO_ROOT;
