@@ -67,12 +67,11 @@ test('demo - ./dev up --demo lands events, its printed SQL works, a terminal Ctr
   const tmp = mkdtempSync(join(tmpdir(), `kec-demo-${id}-`));
   const nats = await privateNats(join(tmp, 'nats'));
   const redisPrefix = `kec:e2e:${id}:`;
-  const [metricsPort, sqlPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+  const [metricsPort, sqlPort] = [await freePort(), await freePort()];
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     KEC_NATS_URL: nats.url,
     KEC_METRICS_PORT: String(metricsPort),
-    KEC_API_PORT: String(apiPort),
     KEC_SQL_PORT: String(sqlPort),
     KEC_API_PORT: String(await freePort()),
     KEC_DEMO_REDIS_PREFIX: `${redisPrefix}demo:`,
@@ -119,7 +118,6 @@ test('demo - ./dev up --demo lands events, its printed SQL works, a terminal Ctr
       KEC_NATS_URL: nats.url,
       KEC_METRICS_PORT: '0',
       KEC_SQL_PORT: '0',
-      KEC_API_PORT: '0',
       KEC_API_PORT: '0',
       KEC_DATA_DIR: join(tmp, 'kec'),
       KEC_ENRICHER_REDIS_PREFIX: `${redisPrefix}cache:`,
