@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { drainPending, Session } from 'chdb';
 import type { Logger } from 'pino';
 import { clickhouseCode, RETRYABLE_CLICKHOUSE_CODES, StoreQueryError, StoreUnavailableError } from './errors.ts';
-import { PINNED_INSERT_SETTINGS, PINNED_QUERY_SETTINGS } from './settings.ts';
+import { EMBEDDED_QUERY_SETTINGS, PINNED_INSERT_SETTINGS, PINNED_QUERY_SETTINGS } from './settings.ts';
 import type { InsertOptions, QueryParams, Store } from './store.ts';
 
 export interface ChdbStoreOptions {
@@ -69,9 +69,11 @@ export class ChdbStore implements Store {
     let session: Session;
     try {
       session = new Session(dataDir, {
-        connectionArgs: Object.entries({ ...PINNED_QUERY_SETTINGS, ...opts.querySettings }).map(
-          ([k, v]) => `--${k}=${v}`,
-        ),
+        connectionArgs: Object.entries({
+          ...PINNED_QUERY_SETTINGS,
+          ...EMBEDDED_QUERY_SETTINGS,
+          ...opts.querySettings,
+        }).map(([k, v]) => `--${k}=${v}`),
       });
     } catch (err) {
       throw mapError(err, `cannot open data directory ${dataDir}`);
