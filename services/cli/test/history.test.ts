@@ -37,7 +37,7 @@ function observation(o: {
   return {
     schema: 'kec.events/v1',
     cluster: 'c1',
-    observedAt: ts(o.at + 1000),
+    observedAt: new Date(o.at + 1000).toISOString().replace('Z', '000Z'),
     sourceApi: 'core/v1',
     watchType: o.count === 1 ? 'ADDED' : 'MODIFIED',
     resourceVersion: String(o.rv),
@@ -93,6 +93,41 @@ function observation(o: {
     incidentId: o.incident ?? null,
   };
 }
+
+/** The API's NATS subscriptions, fed by the tests (the app's injection point for NATS, as in services/api's tests). */
+const listeners = new Map<string, Set<(data: Uint8Array) => void>>();
+function publish(subject: string, payload: unknown): void {
+  for (const [pattern, cbs] of listeners) {
+    if (subject.startsWith(pattern.replace(/>$/, ''))) for (const cb of cbs) cb(Buffer.from(JSON.stringify(payload)));
+  }
+}
+const subscribed = (prefix: string) => [...listeners].some(([p, cbs]) => p.startsWith(prefix) && cbs.size > 0);
+
+async function waitFor(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const INCIDENT = {
+  schema: 'kec.incident/v1' as const,
+  id: 'inc-1',
+  cluster: 'c1',
+  namespace: 'shop',
+  title: 'web: BackOff in shop',
+  severity: 'error' as const,
+  category: 'health',
+  rootCause: { eventUid: 'e-backoff', reason: 'BackOff', object: 'Pod/shop/web-1', why: 'first Warning of web' },
+  affected: ['Pod/shop/web-1'],
+  firstSeen: ts(NOW - 60 * MIN),
+  lastSeen: ts(NOW - 5 * MIN),
+  eventCount: 1,
+  occurrenceCount: 12,
+  state: 'open' as const,
+  version: 1,
+};
 
 let dir: string;
 let store: Store;
@@ -159,25 +194,7 @@ before(async () => {
   const { events, occurrences } = eventBatchRows(batch);
   await store.insert('events', events);
   await store.insert('occurrences', occurrences);
-  await store.insert('incidents', [
-    incidentRow({
-      schema: 'kec.incident/v1',
-      id: 'inc-1',
-      cluster: 'c1',
-      namespace: 'shop',
-      title: 'web: BackOff in shop',
-      severity: 'error',
-      category: 'health',
-      rootCause: { eventUid: 'e-backoff', reason: 'BackOff', object: 'Pod/shop/web-1', why: 'first Warning of web' },
-      affected: ['Pod/shop/web-1'],
-      firstSeen: ts(NOW - 60 * MIN),
-      lastSeen: ts(NOW - 5 * MIN),
-      eventCount: 1,
-      occurrenceCount: 12,
-      state: 'open',
-      version: 1,
-    }),
-  ]);
+  await store.insert('incidents', [incidentRow(INCIDENT)]);
   app = await buildApp({
     logger: createLogger({ service: 'api', level: 'silent' }),
     store: () => store,
@@ -186,6 +203,12 @@ before(async () => {
     sqlMaxRows: 1000,
     maxBodyBytes: 65_536,
     subjectRoot: 'kec',
+    subscribe: (subject, cb) => {
+      const set = listeners.get(subject) ?? new Set();
+      listeners.set(subject, set);
+      set.add(cb);
+      return { unsubscribe: () => set.delete(cb) };
+    },
     now: () => NOW,
   });
   url = await app.listen({ port: 0, host: '127.0.0.1' });
@@ -197,13 +220,20 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function kec(args: string[], env: Record<string, string> = {}) {
+async function kec(
+  args: string[],
+  env: Record<string, string> = {},
+  stop?: AbortSignal,
+  onOut?: (all: string) => void,
+) {
   let stdout = '';
   let stderr = '';
   const code = await runCli(['node', 'kec', ...args], {
+    ...(stop ? { stop } : {}),
     env: { KEC_API_URL: url, KEC_API_TOKEN: TOKEN, KEC_CLI_CONFIG_DIR: dir, ...env },
     stdout: (t) => {
       stdout += t;
+      onOut?.(stdout);
     },
     stderr: (t) => {
       stderr += t;
@@ -310,5 +340,93 @@ describe('cli history commands against the API', () => {
     );
     const empty = await kec(['get', 'events', '-n', 'nothing-here', '--since', '1d']);
     assert.deepEqual([empty.code, empty.stdout, empty.stderr], [0, '', 'No events found in nothing-here namespace.\n']);
+  });
+
+  test('cli history - tail prints new occurrences and incident changes as they come, filtered; the stop signal ends it with 0', async () => {
+    const ac = new AbortController();
+    let seen = '';
+    const running = kec(['tail', '-n', 'shop'], {}, ac.signal, (all) => {
+      seen = all;
+    });
+    const stopAnyway = setTimeout(() => ac.abort(), 60_000);
+    await waitFor(() => subscribed('kec.events') && subscribed('kec.incidents'), 'the watch subscriptions');
+    const at = NOW + MIN;
+    publish(
+      'kec.events.c1.batch.Pod.Normal.Pulled',
+      observation({
+        ns: 'batch',
+        uid: 'e-x',
+        rv: 900,
+        count: 1,
+        first: at,
+        at,
+        reason: 'Pulled',
+        type: 'Normal',
+        kind: 'Pod',
+        object: 'job-x',
+        note: 'not in shop',
+      }),
+    );
+    publish(
+      'kec.events.c1.shop.Pod.Warning.BackOff',
+      observation({
+        ns: 'shop',
+        uid: 'e-backoff',
+        rv: 113,
+        count: 13,
+        first: NOW - 60 * MIN,
+        at,
+        reason: 'BackOff',
+        type: 'Warning',
+        kind: 'Pod',
+        object: 'web-1',
+        note: 'Back-off restarting failed container app in pod web-1',
+        incident: 'inc-1',
+      }),
+    );
+    publish('kec.incidents.c1.shop', { ...INCIDENT, eventCount: 1, occurrenceCount: 13, lastSeen: ts(at), version: 2 });
+    await waitFor(() => seen.includes('incident inc-1'), 'the incident line').finally(() => ac.abort());
+    clearTimeout(stopAnyway);
+    const r = await running;
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      r.stdout,
+      '12:01:00   shop   Warning   BackOff   Pod/web-1 (x13)   Back-off restarting failed container app in pod web-1\n' +
+        '12:01:00   incident inc-1 open error: web: BackOff in shop (1 events)\n',
+    );
+  });
+
+  test('cli history - get events -w lists, then adds the watched rows', async () => {
+    const ac = new AbortController();
+    let seen = '';
+    const running = kec(['get', 'events', '-n', 'shop', '--since', '1d', '-w'], {}, ac.signal, (all) => {
+      seen = all;
+    });
+    const stopAnyway = setTimeout(() => ac.abort(), 60_000);
+    await waitFor(() => seen.includes('BackOff') && subscribed('kec.events'), 'the list and the watch');
+    const at = NOW;
+    publish(
+      'kec.events.c1.shop.Pod.Normal.Pulled',
+      observation({
+        ns: 'shop',
+        uid: 'e-new',
+        rv: 950,
+        count: 1,
+        first: at,
+        at,
+        reason: 'Pulled',
+        type: 'Normal',
+        kind: 'Pod',
+        object: 'web-2',
+        note: 'Successfully pulled image "web:2"',
+      }),
+    );
+    await waitFor(() => seen.includes('web-2'), 'the watched row').finally(() => ac.abort());
+    clearTimeout(stopAnyway);
+    const r = await running;
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trimEnd().split('\n');
+    assert.equal(lines.length, 4);
+    assert.match(lines[3] ?? '', /^0s\s+Normal\s+Pulled\s+Pod\/web-2\s+Successfully pulled image "web:2"$/);
   });
 });
