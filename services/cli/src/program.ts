@@ -127,8 +127,8 @@ export function buildProgram(ctx: CliContext): Command {
     env: ctx.env,
     configFile,
     out,
-    fail: (message) => {
-      throw new ExitError(1, message);
+    fail: (message, code = 1) => {
+      throw new ExitError(code, message);
     },
   });
 

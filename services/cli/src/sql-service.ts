@@ -1,12 +1,14 @@
-// The `sql` service: a small read-only SQL endpoint over the store, for `kec sql` and the demo.
-// With the embedded store (chdb) only one process can open the data directory, and it is the one running the
-// writer; so whoever wants to look at the data asks that process. `kec run all` includes this service; a
-// split deployment runs it next to the writer (`kec run writer sql`). It binds to loopback by default.
+// The `sql` service (deprecated: use services/api's POST /api/v1/sql, which `kec sql` calls): the former loopback
+// SQL endpoint, kept for the e2e harness and scripts that POST a statement to /sql. It no longer checks the
+// statement with a regex: it runs it exactly like POST /api/v1/sql, through a read-only store connection with
+// the engine limits (readonly=1, max_execution_time, max_result_rows/bytes, max_memory_usage) and the API's
+// engine-parsed single-statement and AST check (see services/api README, "SQL limits").
 //
-//   POST /sql   body: one SQL statement (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN, EXISTS), no parameters
-//               200 {"rows":[...],"truncated":false}   400 {"error":"..."}   503 while the store is not open
+//   POST /sql   body: one SQL statement   200 {"rows":[...],"truncated":false}   400/403/504 {"error":"..."}
+//               503 while the store is not open
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ApiError, runSql, sqlSettings } from '@kec/api';
 import { defineConfig, loadConfig } from '@kec/config';
 import type { RunningService, ServiceContext, ServiceDefinition } from '@kec/runtime';
 import { clickhouseSecurity, openStore, type Store } from '@kec/store';
@@ -38,18 +40,7 @@ export const sqlConfig = defineConfig({
   },
 });
 
-const READ_ONLY = /^\s*(?:\(\s*)*(select|with|show|describe|desc|explain|exists)\b/i;
 const MAX_BODY = 256 * 1024;
-
-/** Why a statement is refused, or undefined when it is one read-only statement. */
-export function refuseSql(sql: string): string | undefined {
-  const text = sql.trim().replace(/;\s*$/, '');
-  if (text === '') return 'empty statement';
-  if (!READ_ONLY.test(text)) return 'only SELECT, WITH, SHOW, DESCRIBE, EXPLAIN and EXISTS statements are allowed';
-  if (text.includes(';')) return 'one statement per request (no ";" inside)';
-  if (/\binto\s+outfile\b/i.test(text)) return 'INTO OUTFILE is not allowed';
-  return undefined;
-}
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -77,7 +68,7 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 
 export const sqlService: ServiceDefinition = {
   name: 'sql',
-  description: 'Read-only SQL over the store on a loopback HTTP port (POST /sql), for `kec sql` and the demo.',
+  description: 'Deprecated loopback SQL endpoint (POST /sql), as read-only as POST /api/v1/sql of the api service.',
   config: sqlConfig,
   async start(ctx: ServiceContext): Promise<RunningService> {
     const cfg = loadConfig(sqlConfig, { env: ctx.env, file: ctx.configFile });
@@ -90,10 +81,17 @@ export const sqlService: ServiceDefinition = {
         try {
           store = await openStore({
             clickhouseUrl: ctx.shared.clickhouseUrl,
-            security: clickhouseSecurity(ctx.shared),
             dataDir: ctx.shared.dataDir,
             database: cfg.database,
+            security: clickhouseSecurity(ctx.shared),
             logger: log,
+            querySettings: sqlSettings({
+              timeoutSeconds: 60,
+              maxRows: cfg.maxRows,
+              maxResultBytes: 1024 ** 3,
+              maxMemoryBytes: 2 * 1024 ** 3,
+            }),
+            sessionDatabase: true,
           });
           waiting = '';
           return;
@@ -124,21 +122,16 @@ export const sqlService: ServiceDefinition = {
           send(res, 413, { error: (err as Error).message });
           return;
         }
-        const refused = refuseSql(sql);
-        if (refused) {
-          send(res, 400, { error: refused });
-          return;
-        }
         if (!store) {
           send(res, 503, { error: waiting });
           return;
         }
         try {
-          const rows = await store.query(sql.trim().replace(/;\s*$/, ''));
-          const truncated = rows.length > cfg.maxRows;
-          send(res, 200, { rows: truncated ? rows.slice(0, cfg.maxRows) : rows, truncated });
+          const r = await runSql(store, sql, {}, cfg.maxRows);
+          send(res, 200, { rows: r.rows, truncated: r.truncated });
         } catch (err) {
-          send(res, 400, { error: (err as Error).message });
+          if (err instanceof ApiError) send(res, err.statusCode, { error: err.message });
+          else throw err;
         }
       })().catch((err: unknown) => {
         log.error({ err }, 'sql: request failed');
