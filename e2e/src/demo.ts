@@ -131,12 +131,13 @@ await waitFor(
   async () => ((await sql<{ n: number }>(kec.sqlPort, 'SELECT count() AS n FROM kec.events'))[0]?.n ?? 0) > 0,
   120_000,
 );
-const port = sqlPort === '9465' ? '' : `KEC_SQL_PORT=${kec.sqlPort} `;
+const apiPort = env.KEC_API_PORT || '8080';
+const port = apiPort === '8080' ? '' : `KEC_API_PORT=${apiPort} `;
 const q = (s: string) => `  ${port}./dev kec sql "${s}"`;
 say(`
 kec is running (pid ${kec.pid}); first events reached the store ${((Date.now() - first) / 1000).toFixed(1)} s after ready.
 
-SQL against the embedded store (through the sql service of this process, POST http://127.0.0.1:${kec.sqlPort}/sql):
+SQL against the embedded store (through the API of this process, POST http://127.0.0.1:${apiPort}/api/v1/sql):
 ${q('SELECT count() AS events, sum(count) AS occurrences FROM kec.events FINAL')}
 ${q('SELECT reason, count() AS n FROM kec.events FINAL GROUP BY reason ORDER BY n DESC LIMIT 10')}
 ${q("SELECT namespace, regarding_kind, regarding_name, reason, count FROM kec.events FINAL WHERE type = 'Warning' ORDER BY last_timestamp DESC LIMIT 10")}

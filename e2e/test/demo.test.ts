@@ -87,7 +87,7 @@ test('demo - ./dev up --demo lands events, its printed SQL works, a terminal Ctr
   const others: Proc[] = [];
   try {
     await demo.waitOutput(/DEMO READY/, 90_000);
-    const commands = [...demo.output.matchAll(/^ {2}(KEC_SQL_PORT=\d+ \.\/dev kec sql .*)$/gm)].map((m) => m[1]!);
+    const commands = [...demo.output.matchAll(/^ {2}(KEC_API_PORT=\d+ \.\/dev kec sql .*)$/gm)].map((m) => m[1]!);
     assert.ok(commands.length >= 4, `printed SQL commands:\n${demo.output}`);
     assert.match(demo.output, /kecdemo\.events\.demo\.> +correlated events.*\(stream DEMO_KEC_EVENTS\)/);
     assert.match(demo.output, new RegExp(`http://127\\.0\\.0\\.1:${metricsPort}/metrics`));
