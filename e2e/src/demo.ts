@@ -6,8 +6,9 @@
 // NATS; its streams, KV bucket, Redis keys and data dir are reset at start. Env: KEC_DEMO_ROOT / KEC_DEMO_PREFIX /
 // KEC_DEMO_REDIS_PREFIX / KEC_DEMO_DATA_DIR / KEC_DEMO_RATE / KEC_DEMO_SPEED (the test sets some), KEC_METRICS_PORT (9464) and
 // KEC_SQL_PORT (9465).
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type AlertmanagerProcess, startAlertmanager } from '@kec/notify';
 import {
   cleanup,
   enrichmentCoverage,
@@ -65,7 +66,38 @@ const sim = await startSimProcess(
 );
 children.push(sim);
 say(`kube-sim (pid ${sim.pid}) on ${sim.url}, playing every scenario; KUBECONFIG=${sim.kubeconfig}`);
+// A real Alertmanager (Debian's prometheus-alertmanager, installed by ./dev setup) on a free port: the alerter routes
+// every alert to it. Without the binary the demo still runs; alerts then only go to <root>.alerts.demo.
+let am: AlertmanagerProcess | undefined;
+try {
+  am = await startAlertmanager({ groupWait: '5s', groupInterval: '30s' });
+  children.push({ kill: () => void am?.stop() });
+} catch (err) {
+  say(`no Alertmanager (${(err as Error).message.split('\n')[0]}); alerts go to ${iso.root}.alerts.demo only`);
+}
+mkdirSync(iso.dataDir, { recursive: true });
+const alertsFile = join(iso.dataDir, 'alerts.yaml');
+if (am) {
+  writeFileSync(
+    alertsFile,
+    [
+      '# The demo routes kec alerts (the shipped default rules) to the Alertmanager it started.',
+      'apiVersion: kec.alerts/v1',
+      'receivers:',
+      `  - { name: alertmanager, type: alertmanager, url: "${am.url}", resendInterval: 1m }`,
+      'route:',
+      '  receiver: alertmanager',
+      '  group_by: [alertname, namespace]',
+      '  group_wait: 0s',
+      '  group_interval: 10s',
+      '',
+    ].join('\n'),
+  );
+}
 const kecE = kecEnv(iso, sim.kubeconfig, {
+  ...(am
+    ? { KEC_ALERTER_CONFIG_FILES: alertsFile, KEC_ALERTER_DELIVERED_BUCKET: `${iso.prefix}notify_delivered` }
+    : {}),
   KEC_METRICS_PORT: metricsPort,
   KEC_SQL_PORT: sqlPort,
   // the API of this process (kec get events, kec timeline, ...): loopback, no token needed for the demo
@@ -106,13 +138,14 @@ async function stop(reason: string): Promise<never> {
   const kecCode = await kec.stop('SIGTERM', 40_000);
   // kube-sim drains its queued writes and writes its ground truth: on a loaded machine that can take a while.
   const simCode = await sim.stop('SIGINT', 90_000);
+  await am?.stop();
   say(`kec exited ${kecCode}, kube-sim exited ${simCode}`);
   process.exit(kecCode === 0 && simCode === 0 ? 0 : 1);
 }
 /** A second Ctrl-C: kec's second signal makes it exit at once; kube-sim is stopped; the demo exits 1. */
 async function stopNow(signal: NodeJS.Signals): Promise<void> {
   say(`\n${signal} again: stopping kec and kube-sim now, without draining`);
-  await Promise.all([kec.stop('SIGTERM', 3000), sim.stop('SIGINT', 3000)]);
+  await Promise.all([kec.stop('SIGTERM', 3000), sim.stop('SIGINT', 3000), am?.stop()]);
   process.exit(1);
 }
 for (const signal of SIGNALS) {
@@ -149,7 +182,15 @@ NATS subjects (nats sub '<subject>' -s ${kecE.KEC_NATS_URL}):
   ${iso.root}.enriched.demo.>    events with their objects' context (stream ${iso.prefix}KEC_ENRICHED)
   ${iso.root}.events.demo.>      correlated events, the writer's input (stream ${iso.prefix}KEC_EVENTS)
   ${iso.root}.incidents.demo.>   incidents (stream ${iso.prefix}KEC_INCIDENTS)
+  ${iso.root}.alerts.demo        alerts firing/resolving (stream ${iso.prefix}KEC_ALERTS; kec silence add|ls|expire)
   ${iso.root}.dlq.>              dead letters, per stage (stream ${iso.prefix}KEC_DLQ)
+
+${
+  am
+    ? `Alertmanager (kec's alerts, routed by ${alertsFile}): ${am.url}/#/alerts
+  curl -s '${am.url}/api/v2/alerts' | head -c 600`
+    : 'Alertmanager: not running (install prometheus-alertmanager: ./dev setup)'
+}
 
 Metrics and health: http://127.0.0.1:${kec.metricsPort}/metrics  /healthz  /readyz
 kube-sim admin: ${sim.url}/_sim/stats
