@@ -160,6 +160,17 @@ export const sharedConfigSpec = defineConfig({
       schema: Type.String({ minLength: 1 }),
       description: 'PEM private key of metricsTlsCertFile.',
     },
+    otlpEndpoint: {
+      schema: urlSchema({ protocols: ['http', 'https'] }),
+      description:
+        'OpenTelemetry collector (OTLP/HTTP, JSON) that receives the traces, e.g. http://otel-collector:4318; unset: traces are not exported.',
+    },
+    traceSampleRatio: {
+      schema: Type.Number({ minimum: 0, maximum: 1 }),
+      default: 1,
+      description:
+        'Share of new traces kept when exporting (0 to 1); a trace continued from a NATS header follows its parent, so an event is traced through every stage or not at all.',
+    },
     shutdownGraceMs: {
       schema: Type.Integer({ minimum: 0, maximum: 3_600_000 }),
       default: 25_000,

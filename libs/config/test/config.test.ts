@@ -39,6 +39,8 @@ const DEFAULTS = {
   clickhouseUrl: undefined,
   clickhouseCluster: undefined,
   streamReplicas: 1,
+  otlpEndpoint: undefined,
+  traceSampleRatio: 1,
   dataDir: './.kec-data',
   logLevel: 'info',
   metricsHost: '0.0.0.0',

@@ -144,6 +144,7 @@ export async function runServices(definitions: readonly ServiceDefinition[], opt
       service: processName,
       port: shared.metricsPort,
       host: shared.metricsHost,
+      otlp: shared.otlpEndpoint ? { endpoint: shared.otlpEndpoint, sampleRatio: shared.traceSampleRatio } : undefined,
       tls: metricsTls(shared),
       logger: log,
       attributes: { 'k8s.cluster.name': shared.cluster },

@@ -3,4 +3,4 @@
 export type { LogFormat, LoggerOptions } from './logger.ts';
 export { createLogger, prettyLogs } from './logger.ts';
 export type { StatusCheck, Telemetry, TelemetryOptions } from './telemetry.ts';
-export { SECONDS_BUCKETS, startTelemetry } from './telemetry.ts';
+export { SECONDS_BUCKETS, startTelemetry, tracesUrl } from './telemetry.ts';

@@ -8,9 +8,16 @@ import { context, type Meter, metrics, propagation, type Tracer, trace } from '@
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationType, InstrumentType, MeterProvider } from '@opentelemetry/sdk-metrics';
-import { type SpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import {
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  type SpanProcessor,
+  TraceIdRatioBasedSampler,
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
 import type { Logger } from 'pino';
 import { registerProcessMetrics } from './process-metrics.ts';
 
@@ -31,6 +38,12 @@ export interface TelemetryOptions {
   attributes?: Record<string, string>;
   /** Span processors (e.g. a BatchSpanProcessor around an OTLP exporter). @default none: spans are not exported */
   spanProcessors?: SpanProcessor[];
+  /**
+   * Export traces over OTLP/HTTP (JSON) to `endpoint` (a collector's base URL, `/v1/traces` appended unless given),
+   * batched; `sampleRatio` of new traces are kept (0..1), and a trace continued from a message header keeps its
+   * parent's decision, so one event's trace is whole or absent.
+   */
+  otlp?: { endpoint: string; sampleRatio: number } | undefined;
 }
 
 export interface Telemetry {
@@ -48,6 +61,13 @@ export interface Telemetry {
 }
 
 let active = false;
+
+/** The OTLP/HTTP traces URL of a collector endpoint: `<base>/v1/traces` unless the path already says it. */
+export function tracesUrl(endpoint: string): string {
+  const u = new URL(endpoint);
+  if (!u.pathname.endsWith('/v1/traces')) u.pathname = `${u.pathname.replace(/\/$/, '')}/v1/traces`;
+  return u.toString();
+}
 
 /**
  * Buckets for every histogram named `*_seconds` (the SDK's default buckets, 0 to 10000, suit milliseconds).
@@ -99,7 +119,18 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
         },
       ],
     });
-    const tracerProvider = new TracerProvider({ resource, spanProcessors: options.spanProcessors ?? [] });
+    const spanProcessors = [...(options.spanProcessors ?? [])];
+    if (options.otlp) {
+      const exporter = new OTLPTraceExporter({ url: tracesUrl(options.otlp.endpoint) });
+      spanProcessors.push(new BatchSpanProcessor({ exporter, scheduledDelayMillis: 1000 }));
+    }
+    const tracerProvider = new TracerProvider({
+      resource,
+      spanProcessors,
+      ...(options.otlp
+        ? { sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(options.otlp.sampleRatio) }) }
+        : {}),
+    });
     const contextManager = new AsyncLocalStorageContextManager().enable();
     context.setGlobalContextManager(contextManager);
     propagation.setGlobalPropagator(
