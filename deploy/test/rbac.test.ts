@@ -9,14 +9,13 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { applyCluster, KubeClient, type KubeSim, planCluster, startKubeSim, UidMap } from '@kec/kube-sim';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { find, helmTemplate, type K8sObject, podSpec, ROOT } from './helm.ts';
+import { find, freePort, helmTemplate, type K8sObject, podSpec, ROOT } from './helm.ts';
 
 const NATS_URL = process.env.KEC_NATS_URL ?? 'nats://127.0.0.1:4222';
 const REDIS_URL = process.env.KEC_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -115,17 +114,6 @@ function checkExactly(grants: Grant[], calls: Call[]): { denied: string[]; unuse
         }
   }
   return { denied: [...new Set(denied)], unused };
-}
-
-async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
 }
 
 async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 60_000): Promise<NonNullable<T>> {
