@@ -88,13 +88,21 @@ after(async () => {
 
 test('nats node loss - R3 streams on a 3-node cluster: kill, restart, kill another; nothing lost, nothing stored twice', async (t) => {
   const url = nodes.map((n) => `nats://127.0.0.1:${n.port}`).join(',');
-  bus = await connectBus({
-    url,
-    name: 'kec-node-loss',
-    logger: silent,
-    root: 'nl',
-    reconnectDelayMs: { initial: 100, max: 500 },
-  });
+  // A fresh cluster answers JetStream requests only once it has elected its meta leader (seconds on a slow machine);
+  // connectBus checks JetStream, so it is retried until then.
+  bus = await waitFor(
+    'JetStream on the 3-node cluster',
+    () =>
+      connectBus({
+        url,
+        name: 'kec-node-loss',
+        logger: silent,
+        root: 'nl',
+        reconnectDelayMs: { initial: 100, max: 500 },
+      }),
+    30_000,
+    250,
+  );
   const b = bus;
   const spec = streamSpec('KEC_RAW', 'nl', 'NL_', {
     replicas: 3,

@@ -16,7 +16,7 @@
 //    (both client-side features that a server refuses itself).
 // 2. `EXPLAIN AST` of the canonical text (parsing only: no analysis, so no constant folding that could already
 //    evaluate a function such as file()) is checked:
-//    - statement kinds: SELECT/WITH, DESCRIBE, SHOW TABLES/DATABASES/COLUMNS/CREATE TABLE, EXISTS, EXPLAIN;
+//    - statement kinds: SELECT/WITH, DESCRIBE, SHOW TABLES/DATABASES/CREATE TABLE, EXISTS, EXPLAIN;
 //    - no INTO OUTFILE and no FORMAT (children of the statement node);
 //    - tables only in the kec database (a qualified name in another database, e.g. system.settings, and
 //      identifiers that start with system./information_schema. are refused);
@@ -119,10 +119,45 @@ function nameParts(name: string): string[] {
   return parts;
 }
 
+/**
+ * SHOW statements name their database and table as plain `Identifier` children, where other statements have their
+ * FORMAT: returns the indices of those lines after checking that the database is ours. SHOW COLUMNS keeps its table
+ * out of the AST entirely, so it cannot be checked and is refused (DESCRIBE TABLE answers the same).
+ */
+function showStatementNames(lines: readonly string[], database: string, canonical: string): Set<number> {
+  const names = new Set<number>();
+  const root = (lines[0] ?? '').trim();
+  const [node = '', ...header] = root.replace(/\s*\(children \d+\)$/, '').split(/\s+/);
+  const ours = (db: string) => {
+    if (nameParts(db)[0] !== database) {
+      throw new SqlRefusedError(`only tables of the ${database} database can be read (got ${db})`);
+    }
+  };
+  if (node === 'ShowColumns') throw new SqlRefusedError('SHOW COLUMNS is not allowed: use DESCRIBE TABLE');
+  const children = lines.flatMap((l, i) => (l.length - l.trimStart().length === 1 ? [[i, l.trim()] as const] : []));
+  // The backend may append FORMAT JSONEachRow, another Identifier child: only a FROM/IN names a database.
+  if (node === 'ShowTables' && /^SHOW (?:FULL )?TABLES (?:FROM|IN) /i.test(canonical)) {
+    const first = children[0];
+    const db = first && /^Identifier (\S+)$/.exec(first[1]);
+    if (first && db) {
+      ours(db[1] as string);
+      names.add(first[0]);
+    }
+  } else if (node === 'ShowCreateTableQuery' || node === 'ShowCreateViewQuery') {
+    if (header.length > 1) ours(header[0] as string);
+    for (const [i, text] of children.slice(0, header.length)) {
+      if (/^Identifier /.test(text)) names.add(i);
+    }
+  }
+  return names;
+}
+
 /** Checks the `EXPLAIN AST` lines of one canonical statement; throws SqlRefusedError naming what is refused. */
-export function checkAst(lines: readonly string[], database: string): void {
+export function checkAst(lines: readonly string[], database: string, canonical = ''): void {
+  const ownNames = showStatementNames(lines, database, canonical);
   const stack: { indent: number; node: string }[] = [];
-  for (const line of lines) {
+  for (const [i, line] of lines.entries()) {
+    if (ownNames.has(i)) continue;
     const indent = line.length - line.trimStart().length;
     const text = line.trim();
     while (stack.length > 0 && (stack[stack.length - 1] as { indent: number }).indent >= indent) stack.pop();
@@ -208,7 +243,7 @@ export async function runSql(store: Store, query: string, params: QueryParams, m
     const canonical = (fmt?.q ?? '').trim();
     if (!ALLOWED_KINDS.test(canonical)) {
       throw new SqlRefusedError(
-        'only SELECT, WITH, DESCRIBE, SHOW TABLES/DATABASES/COLUMNS/CREATE TABLE, EXISTS and EXPLAIN statements are allowed',
+        'only SELECT, WITH, DESCRIBE, SHOW TABLES/DATABASES/CREATE TABLE, EXISTS and EXPLAIN statements are allowed',
       );
     }
     // Parameters are substituted before the AST is printed, so a {name:Identifier} shows as the table it names.
@@ -216,6 +251,7 @@ export async function runSql(store: Store, query: string, params: QueryParams, m
     checkAst(
       ast.map((r) => r.explain),
       store.database,
+      canonical,
     );
     const rows = await store.query<Record<string, unknown>>(canonical, params);
     let columns: { name: string; type: string }[];

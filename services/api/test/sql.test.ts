@@ -64,6 +64,13 @@ describe('api sql', () => {
       const u = await sql<SqlResponse>(b.app, '/* a comment */ select count() as n from events -- trailing');
       assert.deepEqual(u.body.rows, [{ n: eventRows }]);
       assert.equal((await sql<SqlResponse>(b.app, 'SHOW TABLES')).status, 200);
+      const fromKec = await sql<SqlResponse>(b.app, 'SHOW TABLES FROM kec');
+      assert.equal(fromKec.status, 200);
+      assert.ok(
+        fromKec.body.rows.some((r) => r.name === 'events'),
+        JSON.stringify(fromKec.body.rows),
+      );
+      assert.equal((await sql<SqlResponse>(b.app, 'SHOW CREATE TABLE kec.incidents')).status, 200);
       assert.equal((await sql<SqlResponse>(b.app, 'DESCRIBE TABLE kec.incidents')).status, 200);
       assert.equal((await sql<SqlResponse>(b.app, 'SELECT number FROM numbers(3)')).body.rows.length, 3);
       const text = await b.app.inject({
@@ -155,6 +162,10 @@ describe('api sql', () => {
     ['EXPLAIN INTO OUTFILE', "EXPLAIN SELECT 1 INTO OUTFILE 'OUTFILE'", 403, /INTO OUTFILE/],
     ['DESCRIBE INTO OUTFILE', "DESCRIBE TABLE kec.events INTO OUTFILE 'OUTFILE'", 403, /INTO OUTFILE/],
     ['SHOW TABLES INTO OUTFILE', "SHOW TABLES INTO OUTFILE 'OUTFILE'", 403, /INTO OUTFILE/],
+    ['SHOW TABLES FROM system', 'SHOW TABLES FROM system', 403, /only tables of the kec database/],
+    ['SHOW TABLES FROM kec FORMAT', 'SHOW TABLES FROM kec FORMAT CSV', 403, /FORMAT/],
+    ['SHOW CREATE TABLE of a system table', 'SHOW CREATE TABLE system.users', 403, /only tables of the kec database/],
+    ['SHOW COLUMNS (its table is not in the AST)', 'SHOW COLUMNS FROM system.users', 403, /SHOW COLUMNS/],
     [
       'Identifier parameter naming a system table',
       'SELECT * FROM {t:Identifier}',
