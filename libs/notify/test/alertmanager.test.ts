@@ -99,3 +99,23 @@ test('alertmanager - a 4xx answer (an alert Alertmanager refuses) is dead-letter
   assert.equal(dl?.headers['Kec-Dlq-Reason'], 'rejected');
   assert.match(dl?.headers['Kec-Dlq-Error'] ?? '', /HTTP 400/);
 });
+
+test('alertmanager - an alert that starts ahead of kec (cluster clock skew) is accepted, not rejected as ending first', async (t) => {
+  const am = await startAlertmanager({ groupWait: '1s', groupInterval: '1s' });
+  t.after(() => am.stop());
+  const ob = await testOutbox(t);
+  const s = await ob.sender({ receivers: [{ name: 'am', type: 'alertmanager', url: am.url, resendInterval: '1m' }] });
+  const ahead = new Date(Date.now() + 10 * 60_000).toISOString(); // past now + 3 x resendInterval
+  await ob.publish(
+    notification('am', '{}:{alertname="KecSkew"}', 1, {
+      alerts: [{ id: 'skew', status: 'firing', labels: { alertname: 'KecSkew' }, annotations: {}, startsAt: ahead }],
+    }),
+  );
+  await waitFor(async () => (await am.alerts('active=true')).length === 1, 15_000, 'the skewed alert active');
+  const [a] = await am.alerts('active=true');
+  assert.ok(Date.parse(a!.startsAt) <= Date.now(), `startsAt ${a!.startsAt} is not in the future`);
+  assert.deepEqual(
+    s.stats().map((r) => [r.name, r.sent, r.deadLettered]),
+    [['am', 1, 0]],
+  );
+});

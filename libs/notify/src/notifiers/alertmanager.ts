@@ -35,12 +35,17 @@ export function alertmanagerAlerts(n: Notification, now: Date, resendIntervalMs:
     if (a.incidentId !== undefined && annotations.incident_id === undefined && a.labels.incident_id === undefined) {
       annotations.incident_id = a.incidentId;
     }
+    // Alertmanager rejects a whole post (400) where an alert ends before it starts. A cluster clock ahead of kec's
+    // (or kube-sim's accelerated demo clock) can put startsAt after now + 3 x resendInterval: start no later than now.
+    const startsAt = Date.parse(a.startsAt) > now.getTime() ? now.toISOString() : a.startsAt;
+    const resolvedEnd = a.endsAt ?? now.toISOString();
     const out: PostableAlert = {
       // Alertmanager requires labels; alertname is required by convention.
       labels: { alertname: a.labels.alertname ?? n.commonLabels.alertname ?? 'KecAlert', ...a.labels },
       annotations,
-      startsAt: a.startsAt,
-      endsAt: a.status === 'resolved' ? (a.endsAt ?? now.toISOString()) : firingEnd,
+      startsAt,
+      endsAt:
+        a.status === 'resolved' ? (Date.parse(resolvedEnd) < Date.parse(startsAt) ? startsAt : resolvedEnd) : firingEnd,
     };
     // generatorURL is `format: uri` in the OpenAPI: a relative or malformed link would make the whole post a 422.
     if (isHttpUrl(a.generatorURL)) out.generatorURL = a.generatorURL;
