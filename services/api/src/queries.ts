@@ -1,7 +1,7 @@
 // The SQL the routes run. Every value the user gives is a bound `{name:Type}` parameter; only identifiers chosen
 // here from fixed lists reach the SQL text. The same statements run on both backends (embedded chdb and a
 // ClickHouse server over HTTP), so both answer alike.
-import type { Store } from '@kec/store';
+import type { IncidentRow, Store } from '@kec/store';
 import type { EventFilters } from './filters.ts';
 import { WORKLOAD_KINDS } from './filters.ts';
 import type { EventItem, Incident, SeriesPoint, TimelineBucket, TimelineEntry, TopBy, TopItem } from './schemas.ts';
@@ -388,24 +388,8 @@ export async function timeline(
 // ---------------------------------------------------------------------------------------------------------------
 // Incidents
 
-interface IncidentDbRow {
-  cluster: string;
-  id: string;
-  namespace: string;
-  title: string;
-  severity: string;
-  category: string;
-  root_cause_event_uid: string;
-  root_cause_reason: string;
-  root_cause_object: string;
-  root_cause_why: string;
-  affected_objects: string[];
-  first_seen: string;
-  last_seen: string;
-  event_count: number;
-  occurrence_count: number;
-  state: string;
-}
+/** An incidents row as the routes select it (every column but the replacing version). */
+type IncidentDbRow = Omit<IncidentRow, 'version'>;
 
 export function incidentItem(r: IncidentDbRow): Incident {
   return {
