@@ -38,7 +38,8 @@ function run(env: Record<string, string>, args: string[] = []): Proc {
     err += chunk;
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on('exit', (code, signal) => resolve({ code, signal }));
+    // 'close', not 'exit': 'exit' can come before the last stdout chunk is read, and the tests read the last lines.
+    child.on('close', (code, signal) => resolve({ code, signal }));
   });
   let done = false;
   void exited.then(() => {
