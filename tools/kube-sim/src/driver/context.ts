@@ -118,6 +118,11 @@ export class ScenarioContext {
     return this.#player.sleep(ms);
   }
 
+  /** Runs `fn` as a coroutine of its own (it may sleep) alongside the caller. */
+  spawn(fn: () => Promise<void>): void {
+    this.#player.spawn(fn);
+  }
+
   /** Sleep a jittered duration (±20%). */
   wait(ms: number): Promise<void> {
     return this.#player.sleep(ms * (0.8 + this.rng.next() * 0.4));

@@ -139,6 +139,43 @@ export class EventSink {
     this.stats.lastError = `${what}: HTTP ${status} ${msg}`.slice(0, 300);
   }
 
+  /**
+   * Queues the deletion of an object created by a scenario (by planned uid), after its other queued writes. Events
+   * about it recorded from now on wait for the deletion: they reach the server after it, as a controller's events
+   * can come after the object is gone.
+   */
+  deleteObject(path: string, plannedUid: string): void {
+    let done!: () => void;
+    const deleted = new Promise<void>((r) => (done = r));
+    this.#deleting.set(plannedUid, deleted);
+    // the path is the key its creation was queued under, so the DELETE runs after the create
+    this.queue.submit(path, async () => {
+      try {
+        const res = await this.client.request('DELETE', path, undefined);
+        if (res.status >= 300) this.fail(res.status, `DELETE ${path}`, res.body);
+        else this.stats.objectWrites++;
+      } finally {
+        if (this.#deleting.get(plannedUid) === deleted) this.#deleting.delete(plannedUid);
+        done();
+      }
+    });
+  }
+
+  #deleting = new Map<string, Promise<void>>();
+
+  /**
+   * What an event recorded now about `plannedUid` waits for before its write: the object's creation (looked up when
+   * the write is due) and a deletion queued before the event was recorded (captured now, so that earlier events
+   * are not held back by it).
+   */
+  eventDependency(plannedUid: string): () => Promise<unknown> | undefined {
+    const deletion = this.#deleting.get(plannedUid);
+    return () => {
+      const created = this.#pending.get(plannedUid);
+      return created && deletion ? Promise.all([created, deletion]) : (created ?? deletion);
+    };
+  }
+
   /** Queues an object write (e.g. a pod status patch), ordered per object path. */
   writeObject(method: string, path: string, body: unknown, contentType = 'application/merge-patch+json'): void {
     // Keyed by the object path, so it runs after a queued create of the same object.
@@ -432,7 +469,7 @@ export class CoreRecorder {
           sink.ledger.written(namespace, name, uidOf(res.body), body.count);
         } else sink.fail(res.status, `POST event ${namespace}/${name}`, res.body);
       },
-      () => sink.ready(planned),
+      sink.eventDependency(planned),
     );
   }
 }
@@ -565,7 +602,7 @@ export class EventsRecorder {
           sink.ledger.written(namespace, name, uidOf(res.body), 1);
         } else sink.fail(res.status, `POST events.k8s.io event ${namespace}/${name}`, res.body);
       },
-      () => sink.ready(regarding.uid),
+      sink.eventDependency(regarding.uid),
     );
     return name;
   }
