@@ -14,14 +14,19 @@ const StringMap = Type.Record(Type.String(), Type.String());
  * - hit: a live record in the cache;
  * - tombstone: the object was deleted; the record is what it looked like (object.deleted = true);
  * - fetched: not cached; one GET to the API found it (and cached it);
+ * - inferred: not found (as a miss; `detail` says why), but its name follows a controller's naming convention
+ *   (`<cronjob>-<minutes>-<5>`, `<deployment>-<pod-template-hash>-<5>`, `<statefulset>-<ordinal>`, a cached DaemonSet's
+ *   or Job's `<name>-<5>`): `owners` and `workload` are read from the name, not seen; `object` is null;
  * - miss: not found: the API said 404, or the informer that covers the kind was current and never saw it, or the
  *   kind is not one the enricher knows, or the GET was not possible (rate limit, API error); `detail` says which;
- * - unavailable: Redis could not be read; the event passes through with only what it carried.
+ * - unavailable: Redis could not be read; the event passes through with only what it carried (and, like inferred,
+ *   the owners its name shows).
  */
 export const EnrichmentStatusSchema = Type.Union([
   Type.Literal('hit'),
   Type.Literal('tombstone'),
   Type.Literal('fetched'),
+  Type.Literal('inferred'),
   Type.Literal('miss'),
   Type.Literal('unavailable'),
 ]);
@@ -62,7 +67,7 @@ export const EnrichedNodeSchema = Type.Object(
 export const EnrichmentSchema = Type.Object(
   {
     status: EnrichmentStatusSchema,
-    /** Why a miss or unavailable happened (not-found, informer-current, unsupported-kind, rate-limited, fetch-failed, redis-error, no-object); "" otherwise. */
+    /** Why a miss, inferred or unavailable happened (not-found, informer-current, unsupported-kind, rate-limited, fetch-failed, redis-error, no-object); "" otherwise. */
     detail: Type.String(),
     object: Type.Union([EnrichedObjectSchema, Type.Null()]),
     /** Pod fields, when the object is a Pod. */

@@ -91,10 +91,6 @@ export function creationOrder(resourceVersion: string, name: string, uid: string
   return `b${BigInt(`0x${m[1]}`).toString().padStart(20, '0')}`;
 }
 
-const SAFE = '[bcdfghjklmnpqrstvwxz2456789]';
-const POD_OF_DEPLOYMENT = new RegExp(`^([a-z0-9][-a-z0-9]*)-${SAFE}{6,10}-${SAFE}{5}$`);
-const RS_OF_DEPLOYMENT = new RegExp(`^([a-z0-9][-a-z0-9]*)-${SAFE}{6,10}$`);
-
 /** An index key: `own` keys are registered with the event's incident; `find: false` keys are not looked up. */
 export interface IncidentKey {
   key: string;
@@ -130,17 +126,8 @@ export function incidentKeys(e: EnrichedEvent, c: Classification): IncidentKey[]
       keys.push({ key: `o:${objName('Job', ns, owner.name)}`, own: false });
     return keys;
   }
+  // The workload is the enricher's: seen (hit, tombstone, fetched) or read from the object's name (inferred).
   let w = en.workload ? `w:${en.workload.kind}/${ns}/${en.workload.name}` : undefined;
-  // A pod the enricher could not resolve yet (created a moment ago): <deployment>-<pod-template-hash>-<5> names its
-  // Deployment (hash and suffix use k8s' vowel-less alphabet), as the ReplicaSet's own events do.
-  if (!w && r.kind === 'Pod') {
-    const m = POD_OF_DEPLOYMENT.exec(r.name);
-    if (m?.[1]) w = `w:Deployment/${ns}/${m[1]}`;
-  }
-  if (!w && r.kind === 'ReplicaSet') {
-    const m = RS_OF_DEPLOYMENT.exec(r.name);
-    if (m?.[1]) w = `w:Deployment/${ns}/${m[1]}`;
-  }
   // The HPA's scale target: HorizontalPodAutoscaler events are about the HPA, named after its Deployment by convention.
   if (!w && r.kind === 'HorizontalPodAutoscaler') w = `w:Deployment/${ns}/${r.name}`;
   if (!w && ['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob'].includes(r.kind)) w = `w:${r.kind}/${ns}/${r.name}`;

@@ -24,6 +24,7 @@ import {
 import { formatMicroTime, type KecEvent, timestampMicros } from '@kec/model';
 import type { Logger } from 'pino';
 import type { Fetcher } from './fetcher.ts';
+import { type InferredChain, inferOwners, pickChain } from './infer.ts';
 import type { EnricherMetrics } from './metrics.ts';
 
 export interface EnricherOptions {
@@ -159,6 +160,8 @@ export class Enricher {
       if (depth === 0) for (let i = 0; i < n; i++) if (nodeReq[i]) nodes[i] = get(res, nodeReq[i] as Req)?.rec;
     }
 
+    const inferred = await this.#infer(events, objReq, objects);
+
     const out: EnrichedEvent[] = new Array(n);
     for (let i = 0; i < n; i++) {
       const e = events[i] as KecEvent;
@@ -167,12 +170,14 @@ export class Enricher {
       const nsRec = nsName[i]
         ? get(res0, { kind: 'Namespace', namespace: '', name: nsName[i] as string, uid: '', t: 0 })?.rec
         : undefined;
-      const chain = chains[i] as WorkloadRef[];
+      const guess = inferred[i];
+      const chain = guess ? guess.owners : (chains[i] as WorkloadRef[]);
       let status: EnrichmentStatus;
       let detail = '';
       if (look) {
         status = look.status;
         if (look.status === 'miss') detail = look.detail;
+        if (guess) status = 'inferred';
       } else {
         status = 'miss';
         detail = e.regarding.kind && e.regarding.name ? 'unsupported-kind' : 'no-object';
@@ -209,6 +214,44 @@ export class Enricher {
       out[i] = { ...e, schema: KEC_ENRICHED_SCHEMA, enrichment };
     }
     return out;
+  }
+
+  /**
+   * Owner chains read from the names of the objects the cache could not find (see infer.ts). One MGET for the
+   * candidates' top owners: a cached owner confirms an ambiguous name and gives the workload its uid. No GET.
+   */
+  async #infer(
+    events: readonly KecEvent[],
+    objReq: readonly (Req | undefined)[],
+    objects: readonly (Lookup | undefined)[],
+  ): Promise<(InferredChain | undefined)[]> {
+    const keys = this.#o.store.keys;
+    const cands: (InferredChain[] | undefined)[] = new Array(events.length);
+    const wanted = new Set<string>();
+    for (let i = 0; i < events.length; i++) {
+      const q = objReq[i];
+      if (!q || objects[i]?.status !== 'miss') continue;
+      const c = inferOwners(q.kind, q.name);
+      if (c.length === 0) continue;
+      cands[i] = c;
+      for (const x of c) {
+        const top = x.owners[x.owners.length - 1] as WorkloadRef;
+        wanted.add(keys.object(top.kind, q.namespace, top.name));
+      }
+    }
+    if (wanted.size === 0) return cands.map(() => undefined);
+    const list = [...wanted];
+    const entries = await this.#o.store.mget(list);
+    const uids = new Map<string, string>();
+    list.forEach((k, j) => {
+      const e = entries[j];
+      if (e && !isNotFound(e)) uids.set(k, e.uid);
+    });
+    return cands.map((c, i) => {
+      const q = objReq[i];
+      if (!c || !q) return undefined;
+      return pickChain(c, (kind, name) => uids.get(keys.object(kind, q.namespace, name)));
+    });
   }
 
   /** Looks objects up: cache first, then (for what is missing) informer coverage, a short wait, a GET. */
@@ -376,9 +419,15 @@ export class Enricher {
   }
 }
 
-/** The time the event says its object existed: its first timestamp (ms). */
+/**
+ * The time the event says its object existed (ms): its first timestamp, or when the watcher observed it when that is
+ * earlier. A writer whose clock runs ahead (a skewed node, kube-sim's fast virtual clock) stamps events in the future,
+ * which no informer could ever cover: every miss about them would wait for the informer, then GET.
+ */
 export function eventTime(e: KecEvent): number {
-  const us = timestampMicros(e.firstTimestamp);
+  const first = timestampMicros(e.firstTimestamp);
+  const seen = timestampMicros(e.observedAt);
+  const us = Number.isFinite(first) && Number.isFinite(seen) ? Math.min(first, seen) : first;
   return Number.isFinite(us) ? us / 1000 : Number.NaN;
 }
 
@@ -394,7 +443,10 @@ function nodeOf(rec: CacheRecord): EnrichedNode {
   };
 }
 
+/** Redis could not be read: the event passes with what it carries, and the owners its name shows (infer.ts). */
 export function unavailable(e: KecEvent, enrichedAt: string, detail: string): EnrichedEvent {
+  const r = e.regarding;
+  const owners = (r.kind && r.name && pickChain(inferOwners(r.kind, r.name), () => undefined)?.owners) || [];
   return {
     ...e,
     schema: KEC_ENRICHED_SCHEMA,
@@ -403,8 +455,8 @@ export function unavailable(e: KecEvent, enrichedAt: string, detail: string): En
       detail,
       object: null,
       pod: null,
-      owners: [],
-      workload: null,
+      owners,
+      workload: owners[owners.length - 1] ?? null,
       node: null,
       namespaceLabels: {},
       enrichedAt,

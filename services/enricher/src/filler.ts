@@ -14,7 +14,7 @@ import {
   type KindInfo,
   type SyncState,
 } from '@kec/cache';
-import { type KubeClient, ListWatcher } from '@kec/k8s';
+import { backoffDelay, type KubeClient, ListWatcher } from '@kec/k8s';
 import type { Logger } from 'pino';
 import type { EnricherMetrics } from './metrics.ts';
 
@@ -48,10 +48,8 @@ interface KindState {
   live: number;
 }
 
-class WriteFailed extends Error {
-  override name = 'WriteFailed';
-  readonly retryable = true;
-}
+/** Redis failing this long (writes or the monitor's reads) is worth a warning; shorter blips are retried quietly. */
+const REDIS_TROUBLE_WARN_MS = 5_000;
 
 export class Filler {
   readonly #o: FillerOptions;
@@ -123,11 +121,16 @@ export class Filler {
         const tasks = this.#states.map((st) =>
           this.#informer(st, runSignal).catch((err: unknown) => {
             if (runSignal.aborted) return;
-            failure = (err as Error).message;
+            failure = 'informer-failed';
+            log.warn({ kind: st.info.kind, err: (err as Error).message }, 'filler: informer failed; resyncing');
             runAc.abort();
           }),
         );
-        // Monitor: publish progress, watch the marker.
+        // Monitor: publish progress, watch the marker. A failed read or write is retried on the next round: the
+        // informers retry their own writes, so nothing is lost while Redis keeps its data; the marker tells when
+        // it did not (restarted empty, flushed), and only then does every informer relist.
+        let failingSince = 0;
+        let warned = false;
         while (!runSignal.aborted) {
           await sleep(o.syncIntervalMs, runSignal);
           if (runSignal.aborted) break;
@@ -140,15 +143,19 @@ export class Filler {
               break;
             }
             await this.#publishSync();
+            if (warned) log.info('filler: Redis answers again; its data is intact');
+            failingSince = 0;
+            warned = false;
           } catch (err) {
-            failure = 'write-failed';
-            log.warn({ err: (err as Error).message }, 'filler: Redis unavailable; will resync when it is back');
-            runAc.abort();
-            break;
+            failingSince ||= this.#now();
+            if (!warned && this.#now() - failingSince >= REDIS_TROUBLE_WARN_MS) {
+              warned = true;
+              log.warn({ err: (err as Error).message }, 'filler: Redis unavailable; retrying');
+            } else log.debug({ err: (err as Error).message }, 'filler: Redis read or write failed; retrying');
           }
         }
         await Promise.all(tasks);
-        reason = failure === 'redis-lost' ? 'redis-lost' : failure ? 'write-failed' : 'stopped';
+        reason = failure ?? 'stopped';
         if (!signal.aborted && failure) await sleep(200, signal);
       }
     } finally {
@@ -174,12 +181,31 @@ export class Filler {
     const o = this.#o;
     const kind = st.info.kind;
     let listed: Set<string> | undefined;
+    // A failed write (Redis busy, a timeout under load, an outage) is retried with backoff until it succeeds: a
+    // relist of every informer for one slow write would cost far more than the wait. Progress (asOf) stays put
+    // meanwhile, so readers do not trust a miss the cache may not reflect yet.
     const write = async (fn: () => Promise<void>) => {
       st.writing = true;
+      let failingSince = 0;
+      let warned = false;
       try {
-        await fn();
-      } catch (err) {
-        throw new WriteFailed(`cache write for ${kind} failed: ${(err as Error).message}`, { cause: err });
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await fn();
+            if (warned) o.logger.info({ kind, attempts: attempt + 1 }, 'filler: cache write succeeded after retries');
+            return;
+          } catch (err) {
+            if (signal.aborted) throw err;
+            o.metrics.writeRetries.add(1, { kind });
+            failingSince ||= this.#now();
+            const msg = (err as Error).message;
+            if (!warned && this.#now() - failingSince >= REDIS_TROUBLE_WARN_MS) {
+              warned = true;
+              o.logger.warn({ kind, err: msg, attempts: attempt + 1 }, 'filler: cache writes failing; retrying');
+            } else o.logger.debug({ kind, err: msg }, 'filler: cache write failed; retrying');
+            await sleep(backoffDelay(attempt, { initialMs: 50, maxMs: 2_000 }), signal);
+          }
+        }
       } finally {
         st.writing = false;
       }

@@ -19,10 +19,12 @@ export interface EnricherMetrics {
   /** Seconds from the watcher's observedAt to the enriched publish ack. */
   lag: Histogram;
   batchDuration: Histogram;
-  /** Filler: full resyncs, by reason (initial, redis-lost, write-failed). */
+  /** Filler: full resyncs, by reason (initial, redis-lost, marker-replaced). */
   resyncs: Counter;
   /** Filler: objects written (live) and tombstoned, by kind and op. */
   writes: Counter;
+  /** Filler: cache writes retried after a Redis failure, by kind. */
+  writeRetries: Counter;
 }
 
 export function enricherMetrics(meter: Meter): EnricherMetrics {
@@ -63,6 +65,9 @@ export function enricherMetrics(meter: Meter): EnricherMetrics {
     }),
     writes: meter.createCounter('kec_enricher_filler_writes_total', {
       description: 'Filler cache writes, by kind and op (upsert, tombstone)',
+    }),
+    writeRetries: meter.createCounter('kec_enricher_filler_write_retries_total', {
+      description: 'Filler cache writes retried after a Redis failure, by kind',
     }),
   };
 }

@@ -282,6 +282,48 @@ describe('enricher with the filler', () => {
     assert.equal(got.enrichment.workload?.kind, 'Deployment');
     assert.equal(gets(e.sim, 'pods'), before);
   });
+
+  test('inferred - pods the informers never saw get the owner chain their names show, distinct from a hit', async () => {
+    const at = new Date(Date.now() - 60_000); // before the informers' sync: a miss with no wait and no GET
+    const cj = jobs.find((j) => j.metadata.ownerReferences?.[0]?.kind === 'CronJob')!.metadata.ownerReferences![0]!;
+    const cjNs = jobs.find((j) => j.metadata.ownerReferences?.[0]?.uid === cj.uid)!.metadata.namespace!;
+    const rsObj = rs[0]!;
+    const deploy = rsObj.metadata.ownerReferences![0]!;
+    const sts = pods.find((p) => p.metadata.ownerReferences?.[0]?.kind === 'StatefulSet')!;
+    const ds = pods.find((p) => p.metadata.ownerReferences?.[0]?.kind === 'DaemonSet')!;
+    const dsName = ds.metadata.ownerReferences![0]!.name;
+    const pod = (namespace: string, name: string) => ({ kind: 'Pod', namespace, name, uid: `u-${name}` });
+    const evs = [
+      kecEvent(e.cluster, pod(cjNs, `${cj.name}-29000000-x7kq2`), { at, reason: 'Started' }),
+      kecEvent(e.cluster, pod(rsObj.metadata.namespace!, `${deploy.name}-5f6b8c9d47-9zq8w`), { at }),
+      kecEvent(e.cluster, pod(sts.metadata.namespace!, `${sts.metadata.ownerReferences![0]!.name}-42`), { at }),
+      kecEvent(e.cluster, pod(ds.metadata.namespace!, `${dsName}-zzzzz`), { at }),
+      kecEvent(e.cluster, pod(ds.metadata.namespace!, 'not-a-workload-zzzzz'), { at }),
+    ];
+    const before = gets(e.sim, 'pods') + gets(e.sim, 'jobs.batch');
+    await publishRaw(e, evs);
+    const out = await waitEnriched(e, 15);
+    const [c, d, s, dsp, none] = evs.map((ev) => out.get(ev.uid)!.enrichment);
+    for (const x of [c, d, s, dsp]) {
+      assert.equal(x!.status, 'inferred');
+      assert.equal(x!.detail, 'informer-current', 'why it was not seen');
+      assert.equal(x!.object, null);
+    }
+    assert.deepEqual(
+      c!.owners.map((o) => `${o.kind}/${o.name}/${o.uid}`),
+      [`Job/${cj.name}-29000000/`, `CronJob/${cj.name}/${cj.uid}`],
+      'the cached CronJob gives its uid',
+    );
+    assert.deepEqual(c!.workload, { kind: 'CronJob', name: cj.name, uid: cj.uid });
+    assert.deepEqual(d!.workload, { kind: 'Deployment', name: deploy.name, uid: deploy.uid });
+    assert.equal(d!.owners[0]?.name, `${deploy.name}-5f6b8c9d47`);
+    assert.deepEqual(s!.workload?.kind, 'StatefulSet');
+    assert.deepEqual(dsp!.workload, { kind: 'DaemonSet', name: dsName, uid: ds.metadata.ownerReferences![0]!.uid });
+    assert.equal(none!.status, 'miss', 'a <name>-<5> without a cached owner is not guessed');
+    assert.equal(none!.workload, null);
+    assert.deepEqual(d!.namespaceLabels, nsLabels(rsObj.metadata.namespace!));
+    assert.equal(gets(e.sim, 'pods') + gets(e.sim, 'jobs.batch'), before, 'inference costs no GET');
+  });
 });
 
 class TestReader extends MetricReader {

@@ -66,7 +66,8 @@ test('replicas - three enricher replicas produce the same set of enriched events
   const list = (await sim.store.list('/api/v1/events')) as unknown as { items: unknown[] };
   const events = (): KecEvent[] =>
     list.items.map((o) => normalizeEvent(o, { cluster: 'c-shared', watchType: 'LISTED' }));
-  assert.ok(list.items.length > 300, `scenario produced ${list.items.length} events`);
+  // the noise mostly bumps counts of existing events; the incidents and the CronJobs' runs create new ones
+  assert.ok(list.items.length > 200, `scenario produced ${list.items.length} events`);
 
   running.push(await startEnricher({ ...one.env, KEC_CLUSTER: 'c-shared', KEC_ENRICHER_IDENTITY: 'solo' }));
   for (const id of ['r1', 'r2', 'r3']) {

@@ -13,11 +13,15 @@ const StringMap = Type.Record(Type.String(), Type.String());
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
 export const EnrichmentSchema = Type.Object({
-  /** hit: from the cache; tombstone: a deleted object's last metadata; fetched: a GET on a miss; miss; unavailable. */
+  /**
+   * hit: from the cache; tombstone: a deleted object's last metadata; fetched: a GET on a miss; inferred: not seen,
+   * owners read from its name; miss; unavailable.
+   */
   status: Type.Union([
     Type.Literal('hit'),
     Type.Literal('tombstone'),
     Type.Literal('fetched'),
+    Type.Literal('inferred'),
     Type.Literal('miss'),
     Type.Literal('unavailable'),
   ]),
