@@ -90,6 +90,21 @@ export interface ConsumerHandle {
   readonly inFlight: number;
   /** When the last message was received (ms since the epoch), for liveness checks; undefined before the first. */
   readonly lastMessageAt: number | undefined;
+  /** Counts since the start, for a service's summary log line (refreshes the pending count when stale). */
+  stats(): Promise<ConsumerStats>;
+}
+
+export interface ConsumerStats {
+  /** Messages acked after their handler succeeded. */
+  processed: number;
+  /** Messages whose handler failed (nak'ed or dead-lettered). */
+  failed: number;
+  deadLettered: number;
+  redelivered: number;
+  /** Messages in the stream not yet delivered to this consumer (consumer info, polled every pendingPollMs). */
+  pending: number;
+  /** How old the last received message was when it arrived (its JetStream timestamp to receipt), ms. */
+  lastLagMs: number | undefined;
 }
 
 const decoder = new TextDecoder();
@@ -222,13 +237,15 @@ export async function consume(opts: ConsumeOptions): Promise<ConsumerHandle> {
   const m = instruments(bus.meter);
   const labels = { stream, consumer: durable };
   const tracer = trace.getTracer('kec-bus');
+  const counts = { processed: 0, failed: 0, deadLettered: 0, redelivered: 0 };
+  let lastReceived: JsMsg | undefined;
 
   // --- pending gauges (consumer info polled at most every pendingPollMs) ---
   const pollMs = opts.pendingPollMs ?? 5_000;
   let lastInfo = info;
   let lastPoll = Date.now();
   let polling: Promise<void> | undefined;
-  const observe: BatchObservableCallback = async (result) => {
+  const refreshInfo = async () => {
     if (Date.now() - lastPoll >= pollMs) {
       polling ??= consumer
         .info()
@@ -242,6 +259,9 @@ export async function consume(opts: ConsumeOptions): Promise<ConsumerHandle> {
         });
       await polling;
     }
+  };
+  const observe: BatchObservableCallback = async (result) => {
+    await refreshInfo();
     result.observe(m.pending, lastInfo.num_pending, labels);
     result.observe(m.ackPending, lastInfo.num_ack_pending, labels);
   };
@@ -281,6 +301,7 @@ export async function consume(opts: ConsumeOptions): Promise<ConsumerHandle> {
     // No reason text: nats-server 2.9 matches "+TERM" exactly and silently ignores "+TERM <reason>" (2.10+).
     jm.term();
     m.deadLettered.add(1, labels);
+    counts.deadLettered++;
     log.warn(
       { seq: jm.seq, subject: jm.subject, deliveries: jm.info.deliveryCount, reason, err },
       'message dead-lettered',
@@ -288,6 +309,7 @@ export async function consume(opts: ConsumeOptions): Promise<ConsumerHandle> {
   };
   const onFailure = async (msgs: JsMsg[], err: unknown) => {
     m.failed.add(msgs.length, labels);
+    counts.failed += msgs.length;
     const retryable = isRetryable(err);
     for (const jm of msgs) {
       if (!retryable) await deadLetter(jm, err, 'poison', false);
@@ -319,7 +341,10 @@ export async function consume(opts: ConsumeOptions): Promise<ConsumerHandle> {
   // Synchronous when the handler is: no promise per message on the hot path.
   const singleHandler = opts.handler as (msg: BusMessage) => unknown;
   const handleOne = (jm: JsMsg): Promise<void> | undefined => {
-    if (jm.info.deliveryCount > 1) m.redelivered.add(1, labels);
+    if (jm.info.deliveryCount > 1) {
+      m.redelivered.add(1, labels);
+      counts.redelivered++;
+    }
     const { span, ctx } = startSpan(jm);
     const fail = (err: unknown) => {
       span.setStatus({ code: SpanStatusCode.ERROR, message: errorText(err) });
@@ -328,6 +353,7 @@ export async function consume(opts: ConsumeOptions): Promise<ConsumerHandle> {
     const ok = () => {
       jm.ack();
       m.processed.add(1, labels);
+      counts.processed++;
       span.end();
     };
     let result: unknown;
@@ -346,7 +372,10 @@ export async function consume(opts: ConsumeOptions): Promise<ConsumerHandle> {
   const handleBatch = async (jms: JsMsg[]) => {
     let redelivered = 0;
     for (const jm of jms) if (jm.info.deliveryCount > 1) redelivered++;
-    if (redelivered > 0) m.redelivered.add(redelivered, labels);
+    if (redelivered > 0) {
+      m.redelivered.add(redelivered, labels);
+      counts.redelivered += redelivered;
+    }
     const first = jms[0];
     const { span, ctx } = first ? startSpan(first) : { span: undefined, ctx: ROOT_CONTEXT };
     span?.setAttribute('messaging.batch.message_count', jms.length);
@@ -360,6 +389,7 @@ export async function consume(opts: ConsumeOptions): Promise<ConsumerHandle> {
       for (const jm of jms) {
         if (rejected.has(jm.seq)) {
           m.failed.add(1, labels);
+          counts.failed++;
           await deadLetter(jm, rejected.get(jm.seq), 'rejected', false);
         } else {
           jm.ack();
@@ -367,6 +397,7 @@ export async function consume(opts: ConsumeOptions): Promise<ConsumerHandle> {
         }
       }
       m.processed.add(acked, labels);
+      counts.processed += acked;
     } catch (err) {
       span?.setStatus({ code: SpanStatusCode.ERROR, message: errorText(err) });
       await onFailure(jms, err);
@@ -403,6 +434,7 @@ export async function consume(opts: ConsumeOptions): Promise<ConsumerHandle> {
   const singleLoop = async (messages: ConsumerMessages) => {
     for await (const jm of messages) {
       lastMessageAt = Date.now();
+      lastReceived = jm;
       if (!slots.tryAcquire()) await slots.acquire();
       const p = handleOne(jm);
       if (p) void p.finally(release);
@@ -438,6 +470,7 @@ export async function consume(opts: ConsumeOptions): Promise<ConsumerHandle> {
           await flush();
           break;
         }
+        lastReceived = r.value;
         if (pending.length === 0) batchTimer = timer(b.maxWaitMs);
         pending.push(r.value);
         if (pending.length >= b.maxMessages) await flush();
@@ -496,6 +529,15 @@ export async function consume(opts: ConsumeOptions): Promise<ConsumerHandle> {
     get lastMessageAt() {
       return lastMessageAt;
     },
+    async stats() {
+      if (!stopping) await refreshInfo();
+      const sent = lastReceived ? Number(lastReceived.timestampNanos / 1_000_000n) : undefined;
+      return {
+        ...counts,
+        pending: lastInfo.num_pending,
+        lastLagMs: sent !== undefined && lastMessageAt !== undefined ? Math.max(0, lastMessageAt - sent) : undefined,
+      };
+    },
     stop() {
       stopped ??= (async () => {
         stopping = true;
@@ -512,4 +554,49 @@ export async function consume(opts: ConsumeOptions): Promise<ConsumerHandle> {
       return stopped;
     },
   };
+}
+
+/**
+ * What a consumer did between two calls of the function `consumerWindow` returns (for a summary log line): the
+ * counters are deltas over the window; `pending` and `lastLagMs` are as of its end.
+ */
+export type ConsumerWindow = ConsumerStats;
+
+export function consumerWindow(handle: ConsumerHandle): () => Promise<ConsumerWindow> {
+  let prev = { processed: 0, failed: 0, deadLettered: 0, redelivered: 0 };
+  return async () => {
+    const s = await handle.stats();
+    const w = {
+      processed: s.processed - prev.processed,
+      failed: s.failed - prev.failed,
+      deadLettered: s.deadLettered - prev.deadLettered,
+      redelivered: s.redelivered - prev.redelivered,
+      pending: s.pending,
+      lastLagMs: s.lastLagMs,
+    };
+    prev = s;
+    return w;
+  };
+}
+
+/** The windows of several consumers of one service (one per input stream) added up; the worst lag. */
+export function sumWindows(ws: readonly ConsumerWindow[]): ConsumerWindow {
+  const sum = (f: (w: ConsumerWindow) => number) => ws.reduce((a, w) => a + f(w), 0);
+  const lags = ws.map((w) => w.lastLagMs).filter((l): l is number => l !== undefined);
+  return {
+    processed: sum((w) => w.processed),
+    failed: sum((w) => w.failed),
+    deadLettered: sum((w) => w.deadLettered),
+    redelivered: sum((w) => w.redelivered),
+    pending: sum((w) => w.pending),
+    lastLagMs: lags.length > 0 ? Math.max(...lags) : undefined,
+  };
+}
+
+/** `1,234 in, 0 failed, 0 dead-lettered, 5 pending, lag 0.2 s`: the consumer part of a summary line. */
+export function formatConsumerWindow(w: ConsumerWindow): string {
+  const n = (x: number) => x.toLocaleString('en-US');
+  const lag = w.lastLagMs === undefined ? '' : `, lag ${(w.lastLagMs / 1000).toFixed(1)} s`;
+  const redelivered = w.redelivered > 0 ? `, ${n(w.redelivered)} redelivered` : '';
+  return `${n(w.processed)} in, ${n(w.failed)} failed, ${n(w.deadLettered)} dead-lettered${redelivered}, ${n(w.pending)} pending${lag}`;
 }

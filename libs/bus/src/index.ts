@@ -8,10 +8,15 @@ export {
   backoffDelay,
   type ConsumeOptions,
   type ConsumerHandle,
+  type ConsumerStats,
+  type ConsumerWindow,
   consume,
+  consumerWindow,
   type DeadLetterReason,
   DLQ_HEADERS,
+  formatConsumerWindow,
   type SingleConsumeOptions,
+  sumWindows,
 } from './consume.ts';
 export {
   BusConnectError,

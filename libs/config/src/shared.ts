@@ -141,6 +141,12 @@ export const sharedConfigSpec = defineConfig({
       description:
         'Log lines on stdout: `pretty` (one readable, coloured line per record), `json` (one pino JSON object per line, for log shippers), or `auto`: pretty when stdout is a terminal, JSON otherwise.',
     },
+    logSummaryIntervalMs: {
+      schema: Type.Integer({ minimum: 0, maximum: 86_400_000 }),
+      default: 60_000,
+      description:
+        'How often each service logs one info line on what it did since the last (events in and out, lag, errors); 0: never.',
+    },
     metricsPort: {
       schema: Type.Integer({ minimum: 0, maximum: 65535 }),
       default: 9464,

@@ -45,6 +45,7 @@ const DEFAULTS = {
   logLevel: 'info',
   metricsHost: '0.0.0.0',
   logFormat: 'auto',
+  logSummaryIntervalMs: 60000,
   metricsPort: 9464,
   shutdownGraceMs: 25000,
 };

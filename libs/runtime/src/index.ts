@@ -2,4 +2,11 @@
 
 export type { LifecycleState, RunOptions } from './run.ts';
 export { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, runServices } from './run.ts';
-export type { HealthCheck, RunningService, ServiceContext, ServiceDefinition, SharedConfig } from './service.ts';
+export type {
+  HealthCheck,
+  RunningService,
+  ServiceContext,
+  ServiceDefinition,
+  ServiceSummary,
+  SharedConfig,
+} from './service.ts';

@@ -163,6 +163,7 @@ export async function runServices(definitions: readonly ServiceDefinition[], opt
     shuttingDown ??= (async () => {
       const began = performance.now();
       setProcessState('draining', { reason });
+      clearInterval(summaryTimer);
       controller.abort(new Error(`kec is shutting down: ${reason}`));
       let stopFailed = false;
       const stopAll = (async () => {
@@ -196,6 +197,21 @@ export async function runServices(definitions: readonly ServiceDefinition[], opt
       return exit(exitCode);
     })();
     return shuttingDown;
+  };
+
+  let summaryTimer: NodeJS.Timeout | undefined;
+  const logSummaries = async (): Promise<void> => {
+    for (const slot of slots) {
+      if (slot.state !== 'running' || !slot.running?.summary) continue;
+      try {
+        const s = await slot.running.summary();
+        if (!s || shuttingDown) continue;
+        const { msg, ...fields } = s;
+        slot.logger.info({ summary: true, ...fields }, msg);
+      } catch (err) {
+        slot.logger.debug({ err }, 'summary failed');
+      }
+    }
   };
 
   let signals = 0;
@@ -259,5 +275,9 @@ export async function runServices(definitions: readonly ServiceDefinition[], opt
     log.warn('no services to run: serving /metrics, /healthz and /readyz only');
   }
   setProcessState('running', { port: telemetry.port });
+  if (shared.logSummaryIntervalMs > 0) {
+    summaryTimer = setInterval(() => void logSummaries(), shared.logSummaryIntervalMs);
+    summaryTimer.unref();
+  }
   return new Promise<never>(() => {});
 }

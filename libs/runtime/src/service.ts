@@ -42,6 +42,17 @@ export interface RunningService {
    * restarts the process. Never rejects.
    */
   failed?: Promise<Error>;
+  /**
+   * Optional: what the service did since the previous call (events in and out, lag, errors), which the runtime logs
+   * at info every KEC_LOG_SUMMARY_INTERVAL_MS (default a minute) as `msg` with the other fields; undefined: no line.
+   */
+  summary?(): Promise<ServiceSummary | undefined> | ServiceSummary | undefined;
+}
+
+/** One summary line: a sentence a person reads, and the same figures as fields for log queries. */
+export interface ServiceSummary {
+  msg: string;
+  [field: string]: unknown;
 }
 
 export interface ServiceDefinition {

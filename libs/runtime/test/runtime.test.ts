@@ -117,6 +117,37 @@ describe('runtime', { concurrency: true }, () => {
     assert.ok(p.logs().every((l) => l['cluster'] === 'rt-test'));
   });
 
+  test('runtime - each service with a summary logs it at info every KEC_LOG_SUMMARY_INTERVAL_MS', async () => {
+    const p = run({ KEC_LOG_SUMMARY_INTERVAL_MS: '100' });
+    await running(p);
+    const summaries = () => p.logs().filter((l) => l['summary'] === true);
+    await p.waitFor('two summaries', () => (summaries().length >= 2 ? true : undefined));
+    const [first, second] = summaries();
+    assert.equal(first?.['service'], 'alpha');
+    assert.equal(first?.['level'], 'info');
+    assert.equal(first?.['msg'], '1 summaries so far');
+    assert.equal(first?.['in'], 1);
+    assert.equal(second?.['msg'], '2 summaries so far');
+    assert.ok(
+      summaries().every((l) => l['service'] === 'alpha'),
+      'a service without summary() logs none',
+    );
+    p.child.kill('SIGTERM');
+    assert.equal((await p.exited).code, 0);
+  });
+
+  test('runtime - no summary lines with KEC_LOG_SUMMARY_INTERVAL_MS=0, nothing at warn in a healthy run', async () => {
+    const p = run({ KEC_LOG_SUMMARY_INTERVAL_MS: '0' });
+    await running(p);
+    p.child.kill('SIGTERM');
+    assert.equal((await p.exited).code, 0);
+    assert.equal(p.logs().filter((l) => l['summary'] === true).length, 0);
+    assert.deepEqual(
+      p.logs().filter((l) => l['level'] !== 'info'),
+      [],
+    );
+  });
+
   test('runtime - /readyz is 503 until every service reports ready', async () => {
     const p = run({ FIXTURE_NOT_READY: 'beta' });
     const port = await running(p);

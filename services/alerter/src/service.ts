@@ -5,8 +5,10 @@ import {
   connectBus,
   consume,
   consumerSpec,
+  consumerWindow,
   ensureConsumer,
   ensureStream,
+  formatConsumerWindow,
   natsSecurity,
   openKv,
   PoisonMessageError,
@@ -15,6 +17,7 @@ import {
   type StreamSpec,
   type StreamSpecOptions,
   streamSpec,
+  sumWindows,
 } from '@kec/bus';
 import { loadConfig } from '@kec/config';
 import { type NotificationSender, notificationsStreamSpec, startNotificationSender } from '@kec/notify';
@@ -247,7 +250,20 @@ export const alerterService: ServiceDefinition = {
       },
       'alerter started',
     );
+    const windows = handles.map((h) => consumerWindow(h));
     return {
+      async summary() {
+        const w = sumWindows(await Promise.all(windows.map((next) => next())));
+        const firing = st.values('a').filter((a) => a.status === 'firing').length;
+        return {
+          msg: `${formatConsumerWindow(w)}; ${firing.toLocaleString('en-US')} alerts firing`,
+          in: w.processed,
+          firing,
+          failed: w.failed,
+          deadLettered: w.deadLettered,
+          pending: w.pending,
+        };
+      },
       readiness() {
         if (bus.nc.isClosed()) return 'NATS connection closed';
         if (!st.isSynced) return 'alert state not loaded yet';

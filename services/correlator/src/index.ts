@@ -156,6 +156,7 @@ export const correlatorService: ServiceDefinition = {
         : undefined;
     log.info({ rulesetVersion: rules.version, rules: rules.rules.length }, 'correlator started');
     return {
+      summary: () => stage.summary(),
       readiness() {
         if (bus.nc.isClosed()) return 'NATS connection closed';
         if (state.redis.status !== 'ready') return `redis ${state.redis.status}`;

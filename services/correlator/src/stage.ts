@@ -7,12 +7,15 @@ import {
   type BusMessage,
   type ConsumerHandle,
   consume,
+  consumerWindow,
+  formatConsumerWindow,
   Publisher,
   parseBatch,
   settlePublishes,
 } from '@kec/bus';
 import { parseEnrichedEvent } from '@kec/cache';
 import { eventMsgId, timestampMicros } from '@kec/model';
+import type { ServiceSummary } from '@kec/runtime';
 import type { Logger } from 'pino';
 import { type Correlator, type IncidentPayload, incidentPayload } from './correlate.ts';
 import type { CorrelatorMetrics } from './metrics.ts';
@@ -37,6 +40,8 @@ export interface Stage {
   handle: ConsumerHandle;
   publisher: Publisher;
   readonly processed: number;
+  /** Events in and out, incidents and patterns published, the worst lag since the previous call: a summary line. */
+  summary(): Promise<ServiceSummary>;
   stop(): Promise<void>;
 }
 
@@ -49,6 +54,7 @@ export async function publishIncident(bus: Bus, pub: Publisher, i: IncidentPaylo
 export async function startStage(o: StageOptions): Promise<Stage> {
   const publisher = new Publisher(o.bus, { window: 1024 });
   let processed = 0;
+  let win = { incidents: 0, patterns: 0, warnings: 0, maxLagS: 0 };
   const m = o.metrics;
   const handle = await consume({
     bus: o.bus,
@@ -102,7 +108,9 @@ export async function startStage(o: StageOptions): Promise<Stage> {
             }),
           });
           m?.patterns.add(1, { kind: p.payload.kind });
+          win.patterns++;
         }
+        if (e.classification.severity !== 'info') win.warnings++;
         m?.events.add(1, { severity: e.classification.severity });
         m?.occurrences.add(e.occurrences);
         if (out.replay) m?.replays.add(1);
@@ -110,25 +118,48 @@ export async function startStage(o: StageOptions): Promise<Stage> {
       for (const { incident, from } of latest.values()) {
         pubs.push({ from, p: publishIncident(o.bus, publisher, incident) });
         m?.incidents.add(1, { state: incident.state });
+        win.incidents++;
       }
       deadLetter.push(...(await settlePublishes(pubs)));
       processed += outs.length;
-      if (m) {
-        const now = Date.now();
-        for (const out of outs) {
-          const t = timestampMicros(out.event.observedAt) / 1000;
-          if (Number.isFinite(t)) m.lag.record(Math.max(0, (now - t) / 1000));
-        }
-        m.batchDuration.record((performance.now() - t0) / 1000);
+      const now = Date.now();
+      for (const out of outs) {
+        const t = timestampMicros(out.event.observedAt) / 1000;
+        if (!Number.isFinite(t)) continue;
+        const lag = Math.max(0, (now - t) / 1000);
+        m?.lag.record(lag);
+        if (lag > win.maxLagS) win.maxLagS = lag;
       }
+      m?.batchDuration.record((performance.now() - t0) / 1000);
       return deadLetter.length ? { deadLetter } : undefined;
     },
   });
+  const window = consumerWindow(handle);
+  let processedBefore = 0;
   return {
     handle,
     publisher,
     get processed() {
       return processed;
+    },
+    async summary() {
+      const w = await window();
+      const out = processed - processedBefore;
+      processedBefore = processed;
+      const x = win;
+      win = { incidents: 0, patterns: 0, warnings: 0, maxLagS: 0 };
+      const n = (v: number) => v.toLocaleString('en-US');
+      return {
+        msg: `${formatConsumerWindow(w)}; ${n(out)} events out (${n(x.warnings)} above info), ${n(x.incidents)} incident updates, ${n(x.patterns)} patterns, worst lag ${x.maxLagS.toFixed(1)} s`,
+        in: w.processed,
+        out,
+        incidentUpdates: x.incidents,
+        patterns: x.patterns,
+        maxLagSeconds: Number(x.maxLagS.toFixed(3)),
+        failed: w.failed,
+        deadLettered: w.deadLettered,
+        pending: w.pending,
+      };
     },
     async stop() {
       await handle.stop();

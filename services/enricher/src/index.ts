@@ -189,6 +189,7 @@ export const enricherService: ServiceDefinition = {
         }
         return undefined; // Redis down is not "not ready": events still flow, marked unavailable
       },
+      summary: () => stage?.summary(),
       async stop() {
         ac.abort();
         await starting;

@@ -7,11 +7,14 @@ import {
   type BusMessage,
   type ConsumerHandle,
   consume,
+  consumerWindow,
+  formatConsumerWindow,
   Publisher,
   parseBatch,
   settlePublishes,
 } from '@kec/bus';
 import { eventMsgId, parseKecEvent, timestampMicros } from '@kec/model';
+import type { ServiceSummary } from '@kec/runtime';
 import type { Logger } from 'pino';
 import type { BatchEnricher } from './clusters.ts';
 import type { EnricherMetrics } from './metrics.ts';
@@ -37,12 +40,16 @@ export interface Stage {
   publisher: Publisher;
   /** Events published since start. */
   readonly published: number;
+  /** Events in and out since the previous call, with the enrichment statuses and the worst lag: a summary line. */
+  summary(): Promise<ServiceSummary>;
   stop(): Promise<void>;
 }
 
 export async function startStage(o: StageOptions): Promise<Stage> {
   const publisher = new Publisher(o.bus, { window: o.publishWindow ?? 512 });
   let published = 0;
+  let statuses: Record<string, number> = {};
+  let maxLagS = 0;
   const handle = await consume({
     bus: o.bus,
     stream: o.stream,
@@ -73,20 +80,51 @@ export async function startStage(o: StageOptions): Promise<Stage> {
       const ok = enriched.filter((_, i) => !failed.has(sources[i] as BusMessage));
       const now = Date.now();
       for (const e of ok) {
-        o.metrics.events.add(1, { status: e.enrichment.status });
+        const status = e.enrichment.status;
+        o.metrics.events.add(1, { status });
+        statuses[status] = (statuses[status] ?? 0) + 1;
         const observed = timestampMicros(e.observedAt) / 1000;
-        if (Number.isFinite(observed)) o.metrics.lag.record(Math.max(0, (now - observed) / 1000));
+        if (Number.isFinite(observed)) {
+          const lag = Math.max(0, (now - observed) / 1000);
+          o.metrics.lag.record(lag);
+          if (lag > maxLagS) maxLagS = lag;
+        }
       }
       published += ok.length;
       o.metrics.batchDuration.record((performance.now() - t0) / 1000);
       return deadLetter.length ? { deadLetter } : undefined;
     },
   });
+  const window = consumerWindow(handle);
+  let publishedBefore = 0;
   return {
     handle,
     publisher,
     get published() {
       return published;
+    },
+    async summary() {
+      const w = await window();
+      const out = published - publishedBefore;
+      publishedBefore = published;
+      const counts = statuses;
+      const lag = maxLagS;
+      statuses = {};
+      maxLagS = 0;
+      const shares = Object.entries(counts)
+        .sort((a, b) => b[1] - a[1])
+        .map(([s, n]) => `${s} ${((100 * n) / Math.max(1, out)).toFixed(1)} %`)
+        .join(', ');
+      return {
+        msg: `${formatConsumerWindow(w)}; ${out.toLocaleString('en-US')} enriched out${shares ? ` (${shares})` : ''}, worst lag ${lag.toFixed(1)} s`,
+        in: w.processed,
+        out,
+        statuses: counts,
+        maxLagSeconds: Number(lag.toFixed(3)),
+        failed: w.failed,
+        deadLettered: w.deadLettered,
+        pending: w.pending,
+      };
     },
     async stop() {
       await handle.stop();

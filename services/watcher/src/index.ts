@@ -95,7 +95,30 @@ export const watcherService: ServiceDefinition = {
     });
     ctx.registerHealthCheck('watcher', () => watcher.health());
     log.debug({ identity, path: filter.path, fieldSelector: filter.fieldSelector, api: cfg.api }, 'watcher started');
+    let before = { ...watcher.stats };
     return {
+      summary() {
+        const now = { ...watcher.stats };
+        const d = (k: keyof typeof now) => now[k] - before[k];
+        before = now;
+        const n = (v: number) => v.toLocaleString('en-US');
+        const seen = d('published') + d('filtered') + d('invalid');
+        const problems = d('failed') + d('deadLettered') + d('gaps');
+        if (!elector.isLeader && seen === 0 && problems === 0)
+          return { msg: 'standby: another replica holds the Lease and watches', leader: false };
+        return {
+          msg: `${n(seen)} event observations in, ${n(d('published'))} published (${n(d('filtered'))} filtered, ${n(d('invalid'))} invalid, ${n(d('deadLettered'))} dead-lettered), ${n(d('relists'))} relists, ${n(d('gaps'))} gaps, ${n(d('failed'))} publish failures`,
+          leader: elector.isLeader,
+          in: seen,
+          out: d('published'),
+          filtered: d('filtered'),
+          invalid: d('invalid'),
+          deadLettered: d('deadLettered'),
+          relists: d('relists'),
+          gaps: d('gaps'),
+          failed: d('failed'),
+        };
+      },
       readiness() {
         if (bus.nc.isClosed()) return 'NATS connection closed';
         if (elector.lastContact === 0) return 'Lease not reached yet';

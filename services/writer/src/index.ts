@@ -103,6 +103,7 @@ export const writerService: ServiceDefinition = {
         return writer.readiness();
       },
       failed,
+      summary: () => writer.summary(),
       async stop() {
         await writer.stop();
         await bus.close();

@@ -7,13 +7,18 @@ import {
   type Bus,
   type BusMessage,
   type ConsumerHandle,
+  type ConsumerWindow,
   consume,
   consumerSpec,
+  consumerWindow,
   ensureConsumer,
   ensureStream,
+  formatConsumerWindow,
   streamSpec,
+  sumWindows,
 } from '@kec/bus';
 import { GapRecordValidator } from '@kec/model';
+import type { ServiceSummary } from '@kec/runtime';
 import { migrate, type Retention, type Store, StoreError, StoreQueryError } from '@kec/store';
 import type { Meter } from '@opentelemetry/api';
 import type { Logger } from 'pino';
@@ -156,18 +161,29 @@ export class Writer {
   }
 
   #lastInsertOk = true;
+  /** Rows inserted per table since the previous summary. */
+  #rowsWin: Record<string, number> = {};
+  #windows: { stream: string; next: () => Promise<ConsumerWindow> }[] = [];
 
-  get state(): WriterState {
-    return this.#state;
-  }
-
-  /** Batches stored and acked by this replica. */
-  get batches(): number {
-    return this.#batches;
-  }
-
-  get store(): Store | undefined {
-    return this.#store;
+  /** Messages in per stream and rows stored per table since the previous call: the minute's summary line. */
+  async summary(): Promise<ServiceSummary | undefined> {
+    if (this.#state !== 'running') return undefined;
+    const ws = await Promise.all(this.#windows.map(async (w) => ({ stream: w.stream, w: await w.next() })));
+    const rows = this.#rowsWin;
+    this.#rowsWin = {};
+    const w = sumWindows(ws.map((x) => x.w));
+    const n = (v: number) => v.toLocaleString('en-US');
+    const stored = Object.entries(rows)
+      .map(([t, r]) => `${n(r)} ${t}`)
+      .join(', ');
+    return {
+      msg: `${formatConsumerWindow(w)} (${ws.map((x) => `${x.stream} ${n(x.w.processed)}`).join(', ')}); rows stored: ${stored || 'none'}`,
+      in: w.processed,
+      rows,
+      failed: w.failed,
+      deadLettered: w.deadLettered,
+      pending: w.pending,
+    };
   }
 
   /** Undefined when ready; otherwise what it waits for. */
@@ -242,20 +258,20 @@ export class Writer {
         }),
       );
       if (signal.aborted) return;
-      this.#handles.push(
-        await consume({
-          bus,
-          stream,
-          durable: cfg.durable,
-          dlq: { stage: 'writer' },
-          // Store errors never dead-letter: the backlog stays in JetStream until the store is back.
-          maxDeliver: Number.MAX_SAFE_INTEGER,
-          nakDelayMs: cfg.nakDelayMs,
-          maxNakDelayMs: cfg.maxNakDelayMs,
-          batch: { maxMessages: cfg.batchSize, maxWaitMs: cfg.batchWaitMs },
-          handler: (msgs: BusMessage[]) => this.#handleBatch(input, stream, msgs),
-        }),
-      );
+      const handle = await consume({
+        bus,
+        stream,
+        durable: cfg.durable,
+        dlq: { stage: 'writer' },
+        // Store errors never dead-letter: the backlog stays in JetStream until the store is back.
+        maxDeliver: Number.MAX_SAFE_INTEGER,
+        nakDelayMs: cfg.nakDelayMs,
+        maxNakDelayMs: cfg.maxNakDelayMs,
+        batch: { maxMessages: cfg.batchSize, maxWaitMs: cfg.batchWaitMs },
+        handler: (msgs: BusMessage[]) => this.#handleBatch(input, stream, msgs),
+      });
+      this.#handles.push(handle);
+      this.#windows.push({ stream: input.stream, next: consumerWindow(handle) });
     }
     this.#state = 'running';
     log.debug({ durable: cfg.durable, batchSize: cfg.batchSize, batchWaitMs: cfg.batchWaitMs }, 'writer consuming');
@@ -321,6 +337,7 @@ export class Writer {
         }
         this.#m.insertSeconds.record((performance.now() - t0) / 1000, { table });
         this.#m.rows.add(rows.length, { table });
+        this.#rowsWin[table] = (this.#rowsWin[table] ?? 0) + rows.length;
       }
     } catch (err) {
       const refused = err instanceof StoreQueryError && !err.retryable;
