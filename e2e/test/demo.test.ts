@@ -105,6 +105,12 @@ test('demo - ./dev up --demo lands events, its printed SQL works, a terminal Ctr
     assert.equal(await demo.exited, 0, demo.output.slice(-3000));
     assert.match(demo.output, /kec exited 0, kube-sim exited 0/);
     assert.doesNotMatch(demo.output, /without draining|second signal/);
+    // At Ctrl-C the demo prints the enrichment coverage: the objects of >= 95 % of the stored events were seen.
+    const cov = /enrichment after \d+ s: [\d,]+ events: .*\(hit\+tombstone\+fetched ([\d.]+) %\)/.exec(demo.output);
+    assert.ok(cov && Number(cov[1]) >= 95, `coverage line: ${cov?.[0]}`);
+    // A healthy run logs nothing at warn or above.
+    const loud = demo.output.split('\n').filter((l) => /"level":"(warn|error|fatal)"/.test(l));
+    assert.deepEqual(loud, []);
     const demoStreams = await streamNames(nats.url);
     assert.ok(demoStreams.includes('DEMO_KEC_RAW'), demoStreams.join(', '));
 

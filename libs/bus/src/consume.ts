@@ -593,10 +593,11 @@ export function sumWindows(ws: readonly ConsumerWindow[]): ConsumerWindow {
   };
 }
 
-/** `1,234 in, 0 failed, 0 dead-lettered, 5 pending, lag 0.2 s`: the consumer part of a summary line. */
+/** `1,234 in, 0 failed, 0 dead-lettered, 5 pending, last delivered 0.2 s after its publish`: a summary's consumer part. */
 export function formatConsumerWindow(w: ConsumerWindow): string {
   const n = (x: number) => x.toLocaleString('en-US');
-  const lag = w.lastLagMs === undefined ? '' : `, lag ${(w.lastLagMs / 1000).toFixed(1)} s`;
+  const lag =
+    w.lastLagMs === undefined ? '' : `, last delivered ${(w.lastLagMs / 1000).toFixed(1)} s after its publish`;
   const redelivered = w.redelivered > 0 ? `, ${n(w.redelivered)} redelivered` : '';
   return `${n(w.processed)} in, ${n(w.failed)} failed, ${n(w.deadLettered)} dead-lettered${redelivered}, ${n(w.pending)} pending${lag}`;
 }

@@ -100,7 +100,10 @@ export const apiService: ServiceDefinition = {
           return;
         } catch (err) {
           storeWaiting = `store unavailable: ${(err as Error).message}`;
-          if (attempt === 1) log.warn({ err }, 'api: cannot open the store yet; retrying');
+          // At start the embedded store is the writer's until it has migrated: a short wait is normal, a long one not.
+          if (attempt === 1) log.info({ err: (err as Error).message }, 'api: waiting for the store');
+          else if (attempt === Math.ceil(30_000 / cfg.storeRetryMs))
+            log.warn({ err }, 'api: the store has not opened for 30 s; retrying');
           await abortableSleep(cfg.storeRetryMs, stop.signal);
         }
       }

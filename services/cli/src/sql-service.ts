@@ -97,7 +97,9 @@ export const sqlService: ServiceDefinition = {
           return;
         } catch (err) {
           waiting = `store unavailable: ${(err as Error).message}`;
-          if (attempt === 1) log.warn({ err }, 'sql: cannot open the store yet; retrying');
+          // At start the embedded store is the writer's until it has migrated: a short wait is normal, a long one not.
+          if (attempt === 1) log.info({ err: (err as Error).message }, 'sql: waiting for the store');
+          else if (attempt === 30) log.warn({ err }, 'sql: the store has not opened for 30 s; retrying');
           await new Promise<void>((r) => {
             const t = setTimeout(r, 1000);
             ctx.signal.addEventListener('abort', () => {

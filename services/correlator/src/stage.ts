@@ -150,7 +150,7 @@ export async function startStage(o: StageOptions): Promise<Stage> {
       win = { incidents: 0, patterns: 0, warnings: 0, maxLagS: 0 };
       const n = (v: number) => v.toLocaleString('en-US');
       return {
-        msg: `${formatConsumerWindow(w)}; ${n(out)} events out (${n(x.warnings)} above info), ${n(x.incidents)} incident updates, ${n(x.patterns)} patterns, worst lag ${x.maxLagS.toFixed(1)} s`,
+        msg: `${formatConsumerWindow(w)}; ${n(out)} events out (${n(x.warnings)} above info), ${n(x.incidents)} incident updates, ${n(x.patterns)} patterns, slowest ${x.maxLagS.toFixed(1)} s after the watcher saw it`,
         in: w.processed,
         out,
         incidentUpdates: x.incidents,

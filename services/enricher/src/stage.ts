@@ -116,7 +116,7 @@ export async function startStage(o: StageOptions): Promise<Stage> {
         .map(([s, n]) => `${s} ${((100 * n) / Math.max(1, out)).toFixed(1)} %`)
         .join(', ');
       return {
-        msg: `${formatConsumerWindow(w)}; ${out.toLocaleString('en-US')} enriched out${shares ? ` (${shares})` : ''}, worst lag ${lag.toFixed(1)} s`,
+        msg: `${formatConsumerWindow(w)}; ${out.toLocaleString('en-US')} enriched out${shares ? ` (${shares})` : ''}, slowest ${lag.toFixed(1)} s after the watcher saw it`,
         in: w.processed,
         out,
         statuses: counts,

@@ -99,8 +99,9 @@ export const watcherService: ServiceDefinition = {
     return {
       summary() {
         const now = { ...watcher.stats };
-        const d = (k: keyof typeof now) => now[k] - before[k];
+        const prev = before;
         before = now;
+        const d = (k: keyof typeof now) => now[k] - prev[k];
         const n = (v: number) => v.toLocaleString('en-US');
         const seen = d('published') + d('filtered') + d('invalid');
         const problems = d('failed') + d('deadLettered') + d('gaps');

@@ -299,9 +299,9 @@ export async function hpaMetrics(ctx: ScenarioContext): Promise<void> {
 
 /**
  * Virtual time between two lives of a Job pod that never existed as an object (a backlog from before the watch): with
- * the CronJobs' runs and the incidents, about 2-3 % of the event objects a run writes.
+ * the CronJobs' runs and the incidents, about 2 % of the event objects a run writes.
  */
-export const GHOST_EVERY_MS = 240_000;
+export const GHOST_EVERY_MS = 360_000;
 
 /**
  * Steady background noise at `ratePerSecond` (virtual), minus what incidents wrote meanwhile, about objects that exist:
@@ -309,7 +309,7 @@ export const GHOST_EVERY_MS = 240_000;
  *   completes, and both are deleted `ttlSecondsAfterFinished` later (some with 0, whose last events then come after
  *   the deletion, as the TTL controller races the job-controller's event broadcaster);
  * - healthy pods restarting normally (count PATCHes) fill the rest;
- * - every `GHOST_EVERY_MS` one Job pod's life is written about a pod garbage-collected long ago (never an object).
+ * - every `GHOST_EVERY_MS` (6 virtual minutes) one Job pod's life is written about a pod garbage-collected long ago (never an object).
  */
 export async function noise(ctx: ScenarioContext, ratePerSecond: number): Promise<void> {
   if (ratePerSecond <= 0) return;
