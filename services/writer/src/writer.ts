@@ -186,6 +186,19 @@ export class Writer {
     };
   }
 
+  get state(): WriterState {
+    return this.#state;
+  }
+
+  /** Batches stored and acked by this replica. */
+  get batches(): number {
+    return this.#batches;
+  }
+
+  get store(): Store | undefined {
+    return this.#store;
+  }
+
   /** Undefined when ready; otherwise what it waits for. */
   readiness(): string | undefined {
     return this.#state === 'running' ? undefined : this.#waiting;
