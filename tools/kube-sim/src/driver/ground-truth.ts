@@ -164,6 +164,9 @@ export class GroundTruthLedger {
       this.#names.set(key, entry);
     }
     entry.occurrences++;
+    // A background event object an incident's occurrence bumps (a healthy pod's Started, counted up again when the
+    // pod recovers from the incident) now carries the incident's occurrences: it belongs to the incident.
+    if (tag.incident && entry.incident === null) entry.incident = tag.incident;
     if (tag.incident) {
       const inc = this.#incidents.get(tag.incident);
       if (inc) {
