@@ -40,7 +40,7 @@ export type {
 } from './queries.ts';
 export { countsOverTime, objectTimeline, queryEvents, queryIncidents, topReasons } from './queries.ts';
 export type { Migration, Retention } from './schema.ts';
-export { DEFAULT_RETENTION, MIGRATIONS, TTL_COLUMNS, ttlClause } from './schema.ts';
+export { DEFAULT_RETENTION, MIGRATIONS, rollupSelect, TTL_COLUMNS, ttlClause } from './schema.ts';
 export type { ClickHouseSecurity, ClickHouseSecurityConfig } from './security.ts';
 export { clickhouseSecurity } from './security.ts';
 export { EMBEDDED_QUERY_SETTINGS, PINNED_INSERT_SETTINGS, PINNED_QUERY_SETTINGS } from './settings.ts';

@@ -50,6 +50,23 @@ const TS = "DateTime64(6, 'UTC') CODEC(Delta(8), ZSTD(1))";
 const LC = 'LowCardinality(String)';
 const MAP = 'Map(LowCardinality(String), String) CODEC(ZSTD(1))';
 
+/**
+ * The per-minute rollup's SELECT over occurrences: the materialized view's (every inserted block), and a
+ * recomputation's over the stored occurrences of some events (`kec reclassify`), with a narrower condition.
+ */
+export function rollupSelect(from: string, where = 'occurrences > 0'): string {
+  return `SELECT
+  toStartOfMinute(time) AS minute,
+  cluster, namespace, regarding_kind AS kind, reason, type,
+  sipHash64(cluster, uid) AS uid_hash,
+  min(toUInt64(count) - toUInt64(occurrences)) AS lo,
+  max(toUInt64(count)) AS hi,
+  argMaxState(CAST((toString(workload_kind), toString(workload_name), toString(severity), toString(category)), 'Tuple(workload_kind String, workload_name String, severity String, category String)'), resource_version) AS dims
+FROM ${from}
+WHERE ${where}
+GROUP BY minute, cluster, namespace, kind, reason, type, uid_hash`;
+}
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -191,16 +208,7 @@ TTL ${ttlClause('rollupDays', r)}
 SETTINGS index_granularity = 8192, non_replicated_deduplication_window = 1000`,
 
       `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.events_per_minute_mv TO ${db}.events_per_minute_state AS
-SELECT
-  toStartOfMinute(time) AS minute,
-  cluster, namespace, regarding_kind AS kind, reason, type,
-  sipHash64(cluster, uid) AS uid_hash,
-  min(toUInt64(count) - toUInt64(occurrences)) AS lo,
-  max(toUInt64(count)) AS hi,
-  argMaxState(CAST((toString(workload_kind), toString(workload_name), toString(severity), toString(category)), 'Tuple(workload_kind String, workload_name String, severity String, category String)'), resource_version) AS dims
-FROM ${db}.occurrences
-WHERE occurrences > 0
-GROUP BY minute, cluster, namespace, kind, reason, type, uid_hash`,
+${rollupSelect(`${db}.occurrences`)}`,
 
       // What users query: one row per (minute, Event object) with its new occurrences; sum(occurrences) and
       // uniqExact(uid_hash) (distinct Event objects) aggregate it. Filters on minute/cluster/namespace/kind/reason/type are

@@ -4,6 +4,7 @@ import { runServices } from '@kec/runtime';
 import { Command, CommanderError, Option } from 'commander';
 import { addAlertsCommands } from './alerts-command.ts';
 import { addHistoryCommands } from './history-commands.ts';
+import { addReclassifyCommand } from './reclassify-command.ts';
 import { registry as defaultRegistry, type ServiceLoader } from './registry.ts';
 import { addRulesCommand } from './rules-command.ts';
 import { loadServices, selectServices, UsageError } from './services.ts';
@@ -128,6 +129,16 @@ export function buildProgram(ctx: CliContext): Command {
     configFile,
     out,
     fail: (message, code = 1) => {
+      throw new ExitError(code, message);
+    },
+  });
+
+  addReclassifyCommand(program, {
+    env: ctx.env,
+    configFile,
+    out,
+    note: ctx.stderr ?? ((t: string) => process.stderr.write(t)),
+    fail: (code, message) => {
       throw new ExitError(code, message);
     },
   });

@@ -44,6 +44,8 @@ export type { ObservationIn, OccurrenceState } from './occurrences.ts';
 export { countOccurrences, MemoryOccurrences } from './occurrences.ts';
 export type { PodCause } from './pod-status.ts';
 export { podStatusCause } from './pod-status.ts';
+export type { StoredClassification, StoredEvent } from './reclassify.ts';
+export { classificationChanges, reclassifyStored } from './reclassify.ts';
 export type { GroundTruthLike, IncidentScore, ScenarioScore, Score } from './score.ts';
 export { formatScore, score } from './score.ts';
 export type { Stage, StageOptions } from './stage.ts';
