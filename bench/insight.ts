@@ -3,7 +3,9 @@
 // seed: grouping precision and recall, root cause first; plus the fallback rate of the classification (events whose
 // rule is fallback-warning/fallback-normal) and fingerprint groups per reason.
 //
-//   ./dev bench insight [--seeds 7,11,23] [--minutes 20] [--rate 1] [--scenarios all]
+//   ./dev bench insight [--seeds 7,11,23] [--minutes 20] [--rate 1] [--scenarios all] [--overlap]
+// --overlap: kube-sim's overlap mode (scenarios at once, sharing nodes and workloads); --both: each seed plain, then
+// overlapping.
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { correlatorService, type EventPayload, formatScore, type IncidentPayload, score } from '@kec/correlator';
@@ -23,6 +25,8 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '1' },
     scenarios: { type: 'string', default: 'all' },
     explain: { type: 'boolean', default: false },
+    overlap: { type: 'boolean', default: false },
+    both: { type: 'boolean', default: false },
   },
 });
 const seeds = values.seeds.split(',').map(Number);
@@ -30,12 +34,21 @@ const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
 const totals = { right: 0, incidents: 0, events: 0, fallback: 0 };
 const perScenario = new Map<string, { p: number[]; r: number[]; rc: number[] }>();
-for (const seed of seeds) {
+const runs = seeds.flatMap((seed) =>
+  values.both
+    ? [
+        { seed, overlap: false },
+        { seed, overlap: true },
+      ]
+    : [{ seed, overlap: values.overlap }],
+);
+for (const { seed, overlap } of runs) {
   const play = await playEnriched({
     seed,
     scenarios: values.scenarios === 'all' ? 'all' : values.scenarios.split(','),
     rate: Number(values.rate),
     durationMs: Number(values.minutes) * 60_000,
+    overlap,
   });
   try {
     const sp = play.space;
@@ -85,13 +98,16 @@ for (const seed of seeds) {
     totals.right += s.incidents.filter((i) => i.rootCauseCorrect).length;
     totals.incidents += s.incidents.length;
     for (const x of s.scenarios) {
-      const a = perScenario.get(x.scenario) ?? { p: [], r: [], rc: [] };
-      perScenario.set(x.scenario, a);
+      const name = overlap && values.both ? `${x.scenario} (overlap)` : x.scenario;
+      const a = perScenario.get(name) ?? { p: [], r: [], rc: [] };
+      perScenario.set(name, a);
       a.p.push(x.precision);
       a.r.push(x.recall);
       a.rc.push(x.rootCauseAccuracy);
     }
-    process.stdout.write(`\n== seed ${seed}: ${play.enriched} observations, ${lastEvent.size} event objects\n`);
+    process.stdout.write(
+      `\n== seed ${seed}${overlap ? ' (overlap)' : ''}: ${play.enriched} observations, ${lastEvent.size} event objects\n`,
+    );
     process.stdout.write(`${formatScore(s)}\n`);
     if (values.explain) {
       // the members of each predicted incident that are not in its truth: reason, object, and where the truth has them
@@ -135,11 +151,15 @@ for (const seed of seeds) {
 }
 const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 const min = (xs: number[]) => Math.min(...xs);
-process.stdout.write(`\n== over seeds ${seeds.join(', ')}\n`);
-process.stdout.write('scenario               precision avg/min   recall avg/min   root cause first avg/min\n');
+process.stdout.write(
+  `\n== over seeds ${seeds.join(', ')}${values.both ? ', plain and overlapping' : values.overlap ? ', overlapping' : ''}\n`,
+);
+process.stdout.write(
+  'scenario                         precision avg/min   recall avg/min   root cause first avg/min\n',
+);
 for (const [name, a] of [...perScenario].sort((x, y) => x[0].localeCompare(y[0])))
   process.stdout.write(
-    `${name.padEnd(22)} ${pct(avg(a.p)).padStart(7)} / ${pct(min(a.p)).padStart(6)}   ${pct(avg(a.r)).padStart(6)} / ${pct(min(a.r)).padStart(6)}   ${pct(avg(a.rc)).padStart(6)} / ${pct(min(a.rc)).padStart(6)}\n`,
+    `${name.padEnd(32)} ${pct(avg(a.p)).padStart(7)} / ${pct(min(a.p)).padStart(6)}   ${pct(avg(a.r)).padStart(6)} / ${pct(min(a.r)).padStart(6)}   ${pct(avg(a.rc)).padStart(6)} / ${pct(min(a.rc)).padStart(6)}\n`,
   );
 process.stdout.write(
   `root cause first: ${totals.right}/${totals.incidents} (${pct(totals.right / Math.max(1, totals.incidents))}); fallback: ${totals.fallback}/${totals.events} event objects (${pct(totals.fallback / Math.max(1, totals.events))})\n`,

@@ -154,6 +154,8 @@ export async function playEnriched(opts: {
   scenarios: string[] | 'all';
   rate: number;
   durationMs: number;
+  /** Scenarios overlapping in time on shared nodes and workloads (kube-sim's overlap mode). */
+  overlap?: boolean;
 }): Promise<Enriched> {
   const sim = await startKubeSim({ port: 0 });
   const sp = await space();
@@ -238,6 +240,7 @@ export async function playEnriched(opts: {
     durationMs: opts.durationMs,
     speed: Number.POSITIVE_INFINITY,
     seed: opts.seed,
+    overlap: opts.overlap ?? false,
     repeat: false,
   });
   dbg('played');

@@ -42,6 +42,7 @@ const program = new Command()
   .option('--token <t>', 'bearer token to accept (random by default)')
   .option('--ground-truth <path>', 'where to write the ground truth JSON (default: in the kubeconfig directory)')
   .option('--no-repeat', 'play each scenario once instead of restarting it')
+  .option('--overlap', 'scenarios overlap in time on shared nodes and workloads (pods stay exclusive)', false)
   .option(
     '--history-window <s>',
     'seconds of watch history kept (etcd compaction); older RVs get 410',
@@ -86,6 +87,7 @@ const o = program.opts<{
   token?: string;
   groundTruth?: string;
   repeat: boolean;
+  overlap: boolean;
   historyWindow: number;
   bookmarkInterval: number;
   latency: number;
@@ -162,6 +164,7 @@ try {
     speed: o.speed,
     seed: o.seed,
     repeat: o.repeat,
+    overlap: o.overlap,
     groundTruthPath,
     signal: ac.signal,
     clusterOptions: { nodes: o.nodes },

@@ -87,6 +87,11 @@ export class ScenarioContext {
   readonly sink: EventSink;
   readonly ledger: GroundTruthLedger;
   readonly busy: Set<string>;
+  /**
+   * Scenarios overlap on shared nodes and workloads: a node or workload is exclusive only within one scenario, and
+   * one that another scenario is acting on is preferred. Pods stay exclusive (one pod, one story).
+   */
+  readonly overlap: boolean;
   readonly #player: Player;
   #held: string[] = [];
 
@@ -98,8 +103,10 @@ export class ScenarioContext {
     c: Components,
     ledger: GroundTruthLedger,
     busy: Set<string>,
+    overlap = false,
   ) {
     this.scenario = scenario;
+    this.overlap = overlap;
     this.cluster = cluster;
     this.rng = rng;
     this.#player = player;
@@ -154,6 +161,16 @@ export class ScenarioContext {
     filter: (w: WorkloadModel) => boolean = () => true,
   ): WorkloadModel | undefined {
     const kinds = Array.isArray(kind) ? kind : [kind];
+    if (this.overlap) {
+      const free = this.cluster.workloads.filter(
+        (w) => kinds.includes(w.kind) && !this.busy.has(this.#mine(w.uid)) && filter(w),
+      );
+      if (free.length === 0) return undefined;
+      const w = this.rng.pick(this.#preferShared(free));
+      this.hold(this.#mine(w.uid));
+      for (const p of w.pods) if (!this.busy.has(p.uid)) this.hold(p.uid);
+      return w;
+    }
     const free = this.cluster.workloads.filter(
       (w) => kinds.includes(w.kind) && !this.busy.has(w.uid) && w.pods.every((p) => !this.busy.has(p.uid)) && filter(w),
     );
@@ -165,17 +182,29 @@ export class ScenarioContext {
   }
 
   takeNode(): NodeModel | undefined {
-    const free = this.cluster.nodes.filter((n) => !this.busy.has(n.uid));
+    const free = this.cluster.nodes.filter((n) => !this.busy.has(this.#mine(n.uid)));
     if (free.length === 0) return undefined;
-    const n = this.rng.pick(free);
-    this.hold(n.uid);
+    const n = this.rng.pick(this.overlap ? this.#preferShared(free) : free);
+    this.hold(this.#mine(n.uid));
     return n;
   }
 
   /** A node to schedule a new pod on: one no node-level scenario (failure, kernel, autoscaled node) is holding. */
   pickNode(): NodeModel {
-    const free = this.cluster.nodes.filter((n) => !this.busy.has(n.uid));
+    const free = this.cluster.nodes.filter((n) => !this.busy.has(this.#mine(n.uid)));
     return this.rng.pick(free.length > 0 ? free : this.cluster.nodes);
+  }
+
+  /** The busy key of a node or workload: scoped to this scenario when scenarios overlap. */
+  #mine(uid: string): string {
+    return this.overlap ? `${this.scenario}\0${uid}` : uid;
+  }
+
+  /** Overlap: the candidates another scenario is acting on, two times in three, when there are any. */
+  #preferShared<T extends { uid: string }>(free: T[]): T[] {
+    const held = new Set([...this.busy].map((k) => k.slice(k.indexOf('\0') + 1)));
+    const shared = free.filter((x) => held.has(x.uid));
+    return shared.length > 0 && this.rng.next() < 2 / 3 ? shared : free;
   }
 
   hold(key: string): void {

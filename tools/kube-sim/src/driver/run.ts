@@ -47,6 +47,11 @@ export interface RunOptions {
   clock?: VirtualClock;
   /** Start a new instance of each scenario after it ends (default true). */
   repeat?: boolean;
+  /**
+   * Scenarios overlap (default false): all start within the first 10 s, restart after 5-30 s instead of 30-120 s, and
+   * share nodes and workloads (preferring those another scenario is acting on); pods stay exclusive.
+   */
+  overlap?: boolean;
   /** Where to write the ground truth JSON (optional). */
   groundTruthPath?: string;
   signal?: AbortSignal;
@@ -112,6 +117,7 @@ export async function runScenarios(opts: RunOptions): Promise<RunResult> {
     const rng = new Rng(seed);
     const rate = opts.rate ?? 20;
     const repeat = opts.repeat ?? true;
+    const overlap = opts.overlap ?? false;
 
     // Background noise.
     player.spawn(() =>
@@ -134,17 +140,27 @@ export async function runScenarios(opts: RunOptions): Promise<RunResult> {
     for (const [i, name] of names.entries()) {
       const sc = SCENARIOS.find((s) => s.name === name)!;
       const srng = rng.fork(`scenario/${name}`);
-      player.spawnAt(Math.min(durationMs || 60_000, 60_000) * (i / Math.max(1, names.length)) * 0.5, async () => {
+      const spread = overlap ? 10_000 : Math.min(durationMs || 60_000, 60_000) * 0.5;
+      player.spawnAt(spread * (i / Math.max(1, names.length)), async () => {
         let instance = 0;
         do {
-          const ctx = new ScenarioContext(name, model, srng.fork(String(instance++)), player, components, ledger, busy);
+          const ctx = new ScenarioContext(
+            name,
+            model,
+            srng.fork(String(instance++)),
+            player,
+            components,
+            ledger,
+            busy,
+            overlap,
+          );
           try {
             await sc.run(ctx);
           } finally {
             ctx.release();
           }
           if (!repeat) break;
-          await player.sleep(srng.int(30_000, 120_000));
+          await player.sleep(overlap ? srng.int(5_000, 30_000) : srng.int(30_000, 120_000));
         } while (player.alive);
       });
     }

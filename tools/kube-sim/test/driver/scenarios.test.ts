@@ -223,3 +223,34 @@ test('scenarios - an endless real-time run stops on abort, drains its writes and
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('scenarios - overlap mode: incidents of different scenarios at the same time on the same node or workload', async () => {
+  const sim = await startKubeSim({ port: 0 });
+  try {
+    const { groundTruth: gt, stats } = await runScenarios({
+      sim,
+      scenarios: 'all',
+      rate: 1,
+      durationMs: 40 * 60_000,
+      speed: Number.POSITIVE_INFINITY,
+      startMs: START,
+      seed: 7,
+      overlap: true,
+    });
+    assert.deepEqual(stats.scenarioErrors, []);
+    const key = (o: { kind: string; namespace?: string; name: string }) => `${o.kind}/${o.namespace ?? ''}/${o.name}`;
+    const shared: string[] = [];
+    for (const a of gt.incidents)
+      for (const b of gt.incidents) {
+        if (a.id >= b.id || a.scenario === b.scenario) continue;
+        const overlap =
+          Date.parse(a.startedAt) < Date.parse(b.endedAt) && Date.parse(b.startedAt) < Date.parse(a.endedAt);
+        const objs = new Set(a.affectedObjects.filter((o) => o.kind !== 'Pod').map(key));
+        const both = b.affectedObjects.filter((o) => o.kind !== 'Pod' && objs.has(key(o)));
+        if (overlap && both.length) shared.push(`${a.id} + ${b.id} on ${both.map(key).join(', ')}`);
+      }
+    assert.ok(shared.length >= 3, `overlapping incidents on shared nodes/workloads: ${shared.join('; ')}`);
+  } finally {
+    await sim.close();
+  }
+});
