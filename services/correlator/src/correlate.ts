@@ -149,9 +149,15 @@ const CONTROLLER_KINDS = new Set(['ReplicaSet', 'ReplicationController', 'Statef
 const NAMED_POD =
   /^(?:Created|Deleted) pod: ([a-z0-9][-a-z0-9.]*)$|^(?:create|delete) Pod ([a-z0-9][-a-z0-9.]*) in StatefulSet /;
 const NAMED_JOB = /^(?:Created|Deleted) job ([a-z0-9][-a-z0-9.]*)$/;
+// cronjob controller: the failed Job it saw finish is the failure's own aftermath (a completed one is routine)
+const FAILED_JOB = /^Saw completed job: ([a-z0-9][-a-z0-9.]*), (?:status|condition): Failed$/;
 
-/** The pod (or Job) a controller's SuccessfulCreate/SuccessfulDelete names, if this is one. */
+/** The pod (or Job) a controller's SuccessfulCreate/SuccessfulDelete (or SawCompletedJob of a failed Job) names. */
 function controllerNamed(e: EnrichedEvent): { kind: string; name: string } | undefined {
+  if (e.reason === 'SawCompletedJob' && e.regarding.kind === 'CronJob') {
+    const f = FAILED_JOB.exec(e.note.trim());
+    return f?.[1] ? { kind: 'Job', name: f[1] } : undefined;
+  }
   if (e.reason !== 'SuccessfulCreate' && e.reason !== 'SuccessfulDelete') return undefined;
   if (!CONTROLLER_KINDS.has(e.regarding.kind)) return undefined;
   const msg = e.note.trim();

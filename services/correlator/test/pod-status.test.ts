@@ -87,6 +87,25 @@ test('incident keys - a healthy follow-up joins only through its own object; a c
     incidentKeys(created, rules.classify(created)).map((k) => k.key),
     ['o:ReplicaSet/shop/web-7d9f8c6b5d', 'w:Deployment/shop/web', 'o:Pod/shop/web-7d9f8c6b5d-q9z7m'],
   );
+  // the cronjob controller's SawCompletedJob of a failed Job joins that Job's incident; a completed one stays alone
+  const saw = (status: string) =>
+    ev({
+      reason: 'SawCompletedJob',
+      type: 'Normal',
+      kind: 'CronJob',
+      component: 'cronjob-controller',
+      name: 'report',
+      note: `Saw completed job: report-29412345, status: ${status}`,
+      workload: { kind: 'CronJob', name: 'report' },
+    });
+  assert.deepEqual(
+    incidentKeys(saw('Failed'), rules.classify(saw('Failed'))).map((k) => k.key),
+    ['o:CronJob/shop/report', 'w:CronJob/shop/report', 'o:Job/shop/report-29412345'],
+  );
+  assert.deepEqual(
+    incidentKeys(saw('Complete'), rules.classify(saw('Complete'))).map((k) => k.key),
+    ['o:CronJob/shop/report'],
+  );
   // a pod's problem: its workload only for the same kind of problem; an eviction registers the plain workload key
   const evicted = ev({
     reason: 'Evicted',
