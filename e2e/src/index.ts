@@ -1,3 +1,4 @@
+export { ContractTap, type ContractViolation, PUBLIC_CONTRACTS, type PublicKind } from './contracts.ts';
 export type { EnrichmentCoverage, Isolation, KecProc, SimProc } from './harness.ts';
 export {
   cleanup,

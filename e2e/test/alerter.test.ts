@@ -11,6 +11,7 @@ import { after, before, test } from 'node:test';
 import { runScenarios } from '@kec/kube-sim';
 import { type AlertmanagerProcess, startAlertmanager } from '@kec/notify';
 import {
+  ContractTap,
   cleanup,
   type Isolation,
   type KecProc,
@@ -34,9 +35,12 @@ let am: AlertmanagerProcess;
 let kec: KecProc;
 let sink: Server;
 const received: Webhook[] = [];
+let tap: ContractTap;
 
 before(async () => {
   iso = newIsolation();
+  // every message on the public subjects (alerts included), checked against schemas/*.json
+  tap = await ContractTap.start(iso.root);
   sink = createServer((req, res) => {
     let body = '';
     req.on('data', (d) => {
@@ -91,6 +95,7 @@ after(async () => {
   await sim?.stop('SIGTERM');
   await am?.stop();
   await new Promise((r) => sink?.close(r));
+  await tap?.stop();
   await cleanup(iso);
 });
 
@@ -169,4 +174,7 @@ test('alerter e2e - noise alone alerts nothing; a crash loop fires in a real Ale
   // Everything Alertmanager ever notified came from the crash loop's incident: the noise raised nothing.
   const ids = new Set(received.flatMap((w) => w.alerts.map((a) => a.labels['incident_id'])));
   assert.deepEqual([...ids], [alert.labels['incident_id']]);
+  t.diagnostic(tap.summary());
+  assert.deepEqual(tap.violations.slice(0, 3), [], tap.summary());
+  assert.ok(tap.seen.alerts > 0, tap.summary());
 });

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { runScenarios } from '@kec/kube-sim';
 import {
+  ContractTap,
   cleanup,
   type Isolation,
   metricSum,
@@ -20,9 +21,12 @@ const FULL = process.env.KEC_TEST_FULL === '1';
 let iso: Isolation;
 let sim: SimProc;
 let pipe: Pipeline;
+let tap: ContractTap;
 
 before(async () => {
   iso = newIsolation();
+  // every message on the public subjects, checked against schemas/*.json
+  tap = await ContractTap.start(iso.root);
   sim = await startSimProcess(['--scenario', 'none']);
   pipe = new Pipeline(iso, sim.kubeconfig, { writers: 2 });
   await pipe.startAll();
@@ -31,6 +35,7 @@ before(async () => {
 after(async () => {
   await pipe?.stopAll().catch(() => undefined);
   await sim?.stop('SIGTERM');
+  await tap?.stop();
   await cleanup(iso);
 });
 
@@ -75,6 +80,9 @@ test('pipeline - every scenario through 8 service processes: store equals the gr
   for (const w of pipe.byService('writer')) {
     assert.ok(metricSum(await scrape(w.metricsPort), 'kec_writer_rows_written_total') > 0, `${w.name} wrote rows`);
   }
+  t.diagnostic(tap.summary());
+  assert.deepEqual(tap.violations.slice(0, 3), [], tap.summary());
+  assert.ok(tap.seen.events > 0 && tap.seen.incidents > 0, tap.summary());
   const codes = await pipe.stopAll();
   for (const [name, code] of Object.entries(codes)) assert.equal(code, 0, `${name} drained with exit ${code}`);
 });
