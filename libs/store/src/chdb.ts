@@ -1,14 +1,18 @@
 // Embedded backend: ClickHouse in the process (the `chdb` package), data under a directory.
 // One process owns a data directory (ClickHouse locks its `status` file), and chdb allows one data directory per
 // process: the writer and whatever queries its data run in that process. Only the async API is used (queryAsync,
-// insert): the synchronous calls would block the event loop.
+// insert): the synchronous calls would block the event loop. The native engine is loaded when a store is opened, not
+// when this module is imported: it maps ~160 MB into the process (RSS), which a writer or API on a ClickHouse server
+// (HTTP backend) must not carry.
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { drainPending, Session } from 'chdb';
+import type { Session } from 'chdb';
 import type { Logger } from 'pino';
 import { clickhouseCode, RETRYABLE_CLICKHOUSE_CODES, StoreQueryError, StoreUnavailableError } from './errors.ts';
 import { EMBEDDED_QUERY_SETTINGS, PINNED_INSERT_SETTINGS, PINNED_QUERY_SETTINGS } from './settings.ts';
-import type { InsertOptions, QueryParams, Store } from './store.ts';
+import { type InsertOptions, type QueryParams, qualify, type Store } from './store.ts';
+
+let engine: typeof import('chdb') | undefined;
 
 export interface ChdbStoreOptions {
   /** Data directory (created when missing). */
@@ -66,9 +70,10 @@ export class ChdbStore implements Store {
   static async open(opts: ChdbStoreOptions): Promise<ChdbStore> {
     const dataDir = resolve(opts.dataDir);
     mkdirSync(dataDir, { recursive: true });
+    engine ??= await import('chdb');
     let session: Session;
     try {
-      session = new Session(dataDir, {
+      session = new engine.Session(dataDir, {
         connectionArgs: Object.entries({
           ...PINNED_QUERY_SETTINGS,
           ...EMBEDDED_QUERY_SETTINGS,
@@ -139,11 +144,6 @@ export class ChdbStore implements Store {
     this.#session = undefined;
     if (!s) return;
     s.close();
-    await drainPending();
+    await engine?.drainPending();
   }
-}
-
-/** `events` -> `kec.events`; a name that already has a database is kept. */
-export function qualify(database: string, table: string): string {
-  return table.includes('.') ? table : `${database}.${table}`;
 }

@@ -13,7 +13,6 @@ import {
   type WarnLogParams,
 } from '@clickhouse/client';
 import type { Logger } from 'pino';
-import { qualify } from './chdb.ts';
 import {
   clickhouseCode,
   RETRYABLE_CLICKHOUSE_CODES,
@@ -23,7 +22,7 @@ import {
 } from './errors.ts';
 import { type ClickHouseSecurity, clickhouseConnection } from './security.ts';
 import { PINNED_INSERT_SETTINGS, PINNED_QUERY_SETTINGS } from './settings.ts';
-import type { InsertOptions, QueryParams, Store } from './store.ts';
+import { type InsertOptions, type QueryParams, qualify, type Store } from './store.ts';
 
 export interface HttpStoreOptions {
   /** `http(s)://user:password@host:8123`; the database of the kec schema is `database`, not the URL path. */

@@ -7,7 +7,7 @@
 //   const rows = await queryEvents(store, { namespace: 'web', since: '2026-01-01T00:00:00Z', until: '2026-01-02T00:00:00Z' });
 
 export type { ChdbStoreOptions } from './chdb.ts';
-export { ChdbStore, qualify } from './chdb.ts';
+export { ChdbStore } from './chdb.ts';
 export type { ClusterDdlOptions } from './cluster-ddl.ts';
 export { clusterStatement, clusterStatements, LOCAL_SUFFIX } from './cluster-ddl.ts';
 export type { StoreErrorOptions } from './errors.ts';
@@ -45,3 +45,4 @@ export type { ClickHouseSecurity, ClickHouseSecurityConfig } from './security.ts
 export { clickhouseSecurity } from './security.ts';
 export { EMBEDDED_QUERY_SETTINGS, PINNED_INSERT_SETTINGS, PINNED_QUERY_SETTINGS } from './settings.ts';
 export type { InsertOptions, QueryParams, QueryParamValue, Store, StoreBackend } from './store.ts';
+export { qualify } from './store.ts';

@@ -32,3 +32,8 @@ export interface Store {
   /** Releases the connection (chdb: the data directory). Idempotent. */
   close(): Promise<void>;
 }
+
+/** `events` -> `kec.events`; a name that already has a database is kept. */
+export function qualify(database: string, table: string): string {
+  return table.includes('.') ? table : `${database}.${table}`;
+}
