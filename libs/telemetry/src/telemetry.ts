@@ -12,6 +12,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationType, InstrumentType, MeterProvider } from '@opentelemetry/sdk-metrics';
 import {
+  AlwaysOffSampler,
   BatchSpanProcessor,
   ParentBasedSampler,
   type SpanProcessor,
@@ -127,9 +128,14 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     const tracerProvider = new TracerProvider({
       resource,
       spanProcessors,
+      // With nothing to export to, new traces are not recorded: a span per message and stage (consume and publish)
+      // was ~3 % of the enricher's and correlator's CPU for nothing. Their contexts still propagate (traceparent with
+      // the sampled flag off), and a trace continued from a sampled parent is recorded as before.
       ...(options.otlp
         ? { sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(options.otlp.sampleRatio) }) }
-        : {}),
+        : spanProcessors.length === 0
+          ? { sampler: new ParentBasedSampler({ root: new AlwaysOffSampler() }) }
+          : {}),
     });
     const contextManager = new AsyncLocalStorageContextManager().enable();
     context.setGlobalContextManager(contextManager);
