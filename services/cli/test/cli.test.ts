@@ -58,6 +58,31 @@ describe('cli', { concurrency: true }, () => {
     assert.equal(r.stdout.split('\n')[0], `kec ${PKG.version}`);
   });
 
+  test('cli - bin/kec bounds the V8 heap of one-service processes from KEC_V8_* or per-service budgets', () => {
+    // A stand-in node that prints the flags bin/kec gives it.
+    const node = join(tmp, 'print-node');
+    writeFileSync(node, '#!/bin/sh\necho "$@"\n', { mode: 0o755 });
+    const flags = (args: string[], env: Record<string, string> = {}) => {
+      const r = kec(args, { KEC_NODE: node, ...env });
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout.slice(0, r.stdout.indexOf('/')).trim();
+    };
+    assert.equal(flags(['run', 'watcher']), '--max-old-space-size=64 --max-semi-space-size=1');
+    assert.equal(flags(['run', 'correlator']), '--max-old-space-size=128 --max-semi-space-size=16');
+    assert.equal(flags(['run', 'writer', 'sql']), '--max-old-space-size=384 --max-semi-space-size=16');
+    assert.equal(flags(['run', 'all']), '');
+    assert.equal(flags(['version']), '');
+    assert.equal(
+      flags(['run', 'enricher'], { KEC_V8_MAX_OLD_SPACE_MB: '200', KEC_V8_MAX_SEMI_SPACE_MB: '4' }),
+      '--max-old-space-size=200 --max-semi-space-size=4',
+    );
+    assert.equal(flags(['run', 'all'], { KEC_V8_MAX_OLD_SPACE_MB: '512' }), '--max-old-space-size=512');
+    assert.equal(flags(['run', 'watcher'], { NODE_OPTIONS: '--max-old-space-size=48' }), '');
+    const bad = kec(['run', 'watcher'], { KEC_NODE: node, KEC_V8_MAX_OLD_SPACE_MB: '1g' });
+    assert.equal(bad.code, 2);
+    assert.equal(bad.stderr, "kec: KEC_V8_MAX_OLD_SPACE_MB must be a number of MB, got '1g'\n");
+  });
+
   test('cli - an unknown service is a one-line error and exit 2', () => {
     const r = kec(['run', 'nosuch']);
     assert.equal(r.code, 2);
