@@ -37,6 +37,8 @@ export interface PipelineOptions {
   correlators?: number;
   /** Writer replicas (default 1). More than one share a StoreServer through the HTTP backend. */
   writers?: number;
+  /** One writer on a StoreServer too (the HTTP backend, as with a ClickHouse server) instead of the embedded store. */
+  httpStore?: boolean;
   /** Extra env for every process (e.g. short lease settings). */
   extra?: Record<string, string>;
   /** Extra env per service name. */
@@ -55,7 +57,7 @@ export class Pipeline {
     this.iso = iso;
     this.kubeconfig = kubeconfig;
     this.opts = opts;
-    if ((opts.writers ?? 1) > 1) this.store = new StoreServer(join(iso.dataDir, 'clickhouse-server'));
+    if ((opts.writers ?? 1) > 1 || opts.httpStore) this.store = new StoreServer(join(iso.dataDir, 'clickhouse-server'));
   }
 
   env(service: string): NodeJS.ProcessEnv {
@@ -143,8 +145,8 @@ export class Pipeline {
 
   async stopAll(): Promise<Record<string, number | null>> {
     const codes: Record<string, number | null> = {};
-    // Reverse pipeline order, so the writer drains last.
-    for (const svc of ['watcher', 'enricher', 'correlator', 'writer']) {
+    // Reverse pipeline order, so the writer drains last (an alerter or api started with start() stops before it).
+    for (const svc of ['watcher', 'enricher', 'correlator', 'alerter', 'api', 'writer']) {
       await Promise.all(
         this.procs
           .filter((p) => p.name.startsWith(`${svc}-`))
