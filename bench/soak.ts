@@ -60,8 +60,9 @@ interface Sample {
 }
 
 const iso = newIsolation();
-// The driver runs in kube-sim's process from its start (a little longer than the soak, so the load lasts to the end);
-// a short event TTL keeps kube-sim's own store (not measured) from growing for an hour.
+// The driver runs in kube-sim's process from its start (a little longer than the soak, so the load lasts to the end).
+// The event TTL is the warm-up: kube-sim's store (not measured) stops growing then, and the deletions that the TTL
+// brings (the watcher passes them on) are part of the load from the warm-up on, so the load after it is steady.
 const sim = await startSimProcess([
   '--scenario',
   'all',
@@ -72,7 +73,7 @@ const sim = await startSimProcess([
   '--seed',
   '7',
   '--event-ttl',
-  '600',
+  String(Math.max(60, Math.round(warmupMin * 60))),
 ]);
 const pipe = new Pipeline(iso, sim.kubeconfig, {
   watchers: 1,
