@@ -41,6 +41,20 @@ app.kubernetes.io/component: {{ .component }}
 {{- if eq .Values.profile "scaled" }}{{ .Values.nats.replicas }}{{ else }}1{{ end -}}
 {{- end -}}
 
+{{/* KEC_STREAM_REPLICAS: nats.streamReplicas when set, else for the bundled NATS its node count up to 3 (R3 on the
+     scaled 3-node cluster: one node may be lost), else 1. More replicas than bundled nodes cannot be placed. */}}
+{{- define "kec.streamReplicas" -}}
+{{- $nodes := int (include "kec.natsReplicas" .) -}}
+{{- $bundled := eq .Values.nats.mode "bundled" -}}
+{{- if .Values.nats.streamReplicas -}}
+{{- if and $bundled (gt (int .Values.nats.streamReplicas) $nodes) -}}
+{{- fail (printf "nats.streamReplicas=%v needs at least that many NATS nodes; the bundled NATS has %d" .Values.nats.streamReplicas $nodes) -}}
+{{- end -}}
+{{ .Values.nats.streamReplicas }}
+{{- else if $bundled -}}{{ min $nodes 3 }}
+{{- else -}}1{{- end -}}
+{{- end -}}
+
 {{/* The kec image, pinned by tag or digest. */}}
 {{- define "kec.image" -}}
 {{- if .Values.image.digest -}}{{ .Values.image.repository }}@{{ .Values.image.digest }}
@@ -128,6 +142,8 @@ imagePullSecrets: {{- toYaml . | nindent 2 }}
 - name: KEC_NATS_URL
   value: {{ include "kec.natsUrl" . | quote }}
 {{- end }}
+- name: KEC_STREAM_REPLICAS
+  value: {{ include "kec.streamReplicas" . | quote }}
 {{- if eq .Values.redis.mode "external" }}
 {{- if .Values.redis.existingSecret }}
 - name: KEC_REDIS_URL
