@@ -417,7 +417,6 @@ export const overview = dashboard(
       },
       FORMAT.table,
       `SELECT from_time, to_time, cluster, reason, detected_by, from_resource_version, to_resource_version\nFROM kec.gaps\nWHERE to_time >= $__fromTime AND from_time <= $__toTime\n  AND ${ALL('cluster', 'cluster')}\nORDER BY from_time DESC\nLIMIT 100`,
-      { rows: false },
     ),
   ],
   [CLUSTER_VAR, NAMESPACE_VAR],
@@ -696,7 +695,6 @@ export const objectHistory = dashboard(
       },
       FORMAT.table,
       `SELECT first_seen, last_seen, state, severity, category, title, root_cause_reason, root_cause_object, id\nFROM (\n  ${latestIncidents("i.cluster = '${cluster}'")}\n)\nWHERE id IN (\n  SELECT DISTINCT incident_id FROM kec.occurrences\n  WHERE $__timeFilter(time) AND ${OBJECT_FILTER} AND incident_id != ''\n)\nORDER BY first_seen DESC`,
-      { rows: false },
     ),
   ],
   [
