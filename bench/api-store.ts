@@ -18,7 +18,8 @@
 //   a real store also holds not-yet-merged older versions that FINAL collapses).
 // - Warnings of the same workload, namespace and day share one incident (the correlator groups by
 //   workload and time in a similar way); the incidents table is built from those members.
-import type { Store } from '@kec/store';
+import { existsSync, rmSync } from 'node:fs';
+import { ChdbStore, MIGRATIONS, migrate, type Store } from '@kec/store';
 
 export interface BenchStoreShape {
   events: number;
@@ -208,4 +209,50 @@ FROM ${db}.events WHERE incident_id != '' GROUP BY cluster, namespace, incident_
             (SELECT sum(occurrences) FROM ${db}.occurrences) AS s, (SELECT count() FROM ${db}.incidents) AS i`,
   );
   return { events: Number(r?.e), occurrenceRows: Number(r?.o), occurrences: Number(r?.s), incidents: Number(r?.i) };
+}
+
+/**
+ * Opens the generated store in `dir`, reusing it while its shape, generator and schema version match (its marker in
+ * kec.bench_meta), else (or with `regen`) generating it anew with its clock's end at the current minute. Returns the
+ * store and that end (ms): queries relative to "now" use it, so every run reads the same rows.
+ */
+export async function openBenchStore(
+  dir: string,
+  shape: BenchStoreShape,
+  regen: boolean,
+  log: (s: string) => void,
+): Promise<{ store: ChdbStore; end: number }> {
+  const schema = MIGRATIONS.at(-1)?.version ?? 0;
+  const marker = `${GENERATOR_VERSION}/${schema}/${shape.events}/${shape.namespaces}/${shape.days}/${shape.workloads}`;
+  if (!regen && existsSync(dir)) {
+    const store = await ChdbStore.open({ dataDir: dir });
+    const rows = await store
+      .query<{ marker: string; end_ms: number }>('SELECT marker, end_ms FROM kec.bench_meta LIMIT 1')
+      .catch(() => []);
+    if (rows[0]?.marker === marker) {
+      await migrate(store);
+      log(`reusing the store in ${dir} (${marker}); --regen rebuilds it`);
+      return { store, end: Number(rows[0].end_ms) };
+    }
+    await store.close();
+  }
+  rmSync(dir, { recursive: true, force: true });
+  const store = await ChdbStore.open({ dataDir: dir });
+  await migrate(store);
+  const end = Math.floor(Date.now() / 60_000) * 60_000;
+  const t0 = performance.now();
+  log(`generating ${shape.events} events over ${shape.days} days in ${shape.namespaces} namespaces into ${dir}`);
+  let last = 0;
+  const r = await generateStore(store, new Date(end), shape, (s) => {
+    if (performance.now() - last > 15_000) {
+      last = performance.now();
+      log(`  ${((performance.now() - t0) / 1000).toFixed(0)} s: ${s}`);
+    }
+  });
+  log(
+    `generated in ${((performance.now() - t0) / 1000).toFixed(0)} s: ${r.events} events, ${r.occurrenceRows} occurrence rows (${r.occurrences} occurrences), ${r.incidents} incidents`,
+  );
+  await store.command('CREATE TABLE kec.bench_meta (marker String, end_ms UInt64) ENGINE = TinyLog');
+  await store.command('INSERT INTO kec.bench_meta VALUES ({m:String}, {e:UInt64})', { m: marker, e: end });
+  return { store, end };
 }

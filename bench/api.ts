@@ -9,13 +9,11 @@
 // "--since 7d" means the same rows on every run. Prints p50/p99/max wall time and the median CPU time of this
 // process per request (chdb runs in process, so CPU time is the engine's work: steadier than wall time when
 // other work shares the cores), against the issue's goals.
-import { existsSync, rmSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { buildApp, TokenStore } from '@kec/api';
-import { ChdbStore, MIGRATIONS, migrate } from '@kec/store';
 import { pino } from 'pino';
-import { DEFAULT_SHAPE, GENERATOR_VERSION, generateStore } from './api-store.ts';
+import { DEFAULT_SHAPE, openBenchStore } from './api-store.ts';
 
 const { values } = parseArgs({
   options: {
@@ -27,47 +25,10 @@ const { values } = parseArgs({
 });
 const shape = { ...DEFAULT_SHAPE, events: Number(values.events) };
 const runs = Number(values.runs);
-const schemaVersion = MIGRATIONS.at(-1)?.version ?? 0;
 const log = (s: string) => process.stdout.write(`${s}\n`);
 
 // --- 1. the store: reuse when it matches, else generate ------------------------------------------------------
-const marker = `${GENERATOR_VERSION}/${schemaVersion}/${shape.events}/${shape.namespaces}/${shape.days}/${shape.workloads}`;
-let store: ChdbStore | undefined;
-let end = 0;
-if (!values.regen && existsSync(values.dir)) {
-  store = await ChdbStore.open({ dataDir: values.dir });
-  const rows = await store
-    .query<{ marker: string; end_ms: number }>('SELECT marker, end_ms FROM kec.bench_meta LIMIT 1')
-    .catch(() => []);
-  if (rows[0]?.marker === marker) end = Number(rows[0].end_ms);
-  else {
-    await store.close();
-    store = undefined;
-  }
-}
-if (!store) {
-  rmSync(values.dir, { recursive: true, force: true });
-  store = await ChdbStore.open({ dataDir: values.dir });
-  await migrate(store);
-  end = Math.floor(Date.now() / 60_000) * 60_000;
-  const t0 = performance.now();
-  log(`generating ${shape.events} events over ${shape.days} days in ${shape.namespaces} namespaces into ${values.dir}`);
-  let last = 0;
-  const r = await generateStore(store, new Date(end), shape, (s) => {
-    if (performance.now() - last > 15_000) {
-      last = performance.now();
-      log(`  ${((performance.now() - t0) / 1000).toFixed(0)} s: ${s}`);
-    }
-  });
-  log(
-    `generated in ${((performance.now() - t0) / 1000).toFixed(0)} s: ${r.events} events, ${r.occurrenceRows} occurrence rows (${r.occurrences} occurrences), ${r.incidents} incidents`,
-  );
-  await store.command('CREATE TABLE kec.bench_meta (marker String, end_ms UInt64) ENGINE = TinyLog');
-  await store.command('INSERT INTO kec.bench_meta VALUES ({m:String}, {e:UInt64})', { m: marker, e: end });
-} else {
-  await migrate(store); // a no-op unless the schema moved on (then the marker differs and we regenerated)
-  log(`reusing the store in ${values.dir} (${marker}); --regen rebuilds it`);
-}
+const { store, end } = await openBenchStore(values.dir, shape, values.regen, log);
 
 const facts = await store.query<{ table: string; rows: number; parts: number; bytes: number }>(
   `SELECT table, sum(rows) AS rows, count() AS parts, sum(data_compressed_bytes) AS bytes FROM system.parts
