@@ -216,6 +216,8 @@ describe('RBAC versus the calls the services make', () => {
 
   const shared = (): Record<string, string> => ({
     KEC_NATS_URL: NATS_URL,
+    // The chart renders R3 for its 3-node NATS; the test's NATS is one node.
+    KEC_STREAM_REPLICAS: '1',
     KEC_REDIS_URL: REDIS_URL,
     KEC_LOG_LEVEL: 'warn',
   });

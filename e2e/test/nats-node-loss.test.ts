@@ -1,8 +1,9 @@
 // A 3-node NATS cluster on loopback (own ports and store directories), streams at KEC_STREAM_REPLICAS=3: while a
-// paced publisher and a shared durable consumer run (5,000 events; 50,000 with KEC_TEST_FULL=1), one node is
-// SIGKILLed, restarted, and once it has caught up another is killed. Every event must be stored exactly once
-// (Nats-Msg-Id dedup absorbs the publisher's retries) and handled at least once; the longest publish stall after
-// each kill (the recovery time) is reported.
+// paced publisher and a shared durable consumer run (5,000 events; 50,000 with KEC_TEST_FULL=1), the stream's
+// leader is SIGKILLed, restarted, and once it has caught up the new leader is killed (a follower's loss stalls
+// nothing, a leader's forces an election). Every event must be stored exactly once (Nats-Msg-Id dedup absorbs the
+// publisher's retries) and handled at least once; the longest publish stall after each kill (the recovery time) is
+// reported.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -172,25 +173,34 @@ test('nats node loss - R3 streams on a 3-node cluster: kill, restart, kill anoth
       250,
     );
   };
+  /** The node leading the stream: killing it forces an election, the fault that stalls publishers. */
+  const streamLeader = async (): Promise<Node> => {
+    const name = (await b.jsm.streams.info(spec.name)).cluster?.leader;
+    const n = nodes.find((x) => x.name === name);
+    if (!n) throw new Error(`stream leader ${name} is none of ${nodes.map((x) => x.name).join(', ')}`);
+    return n;
+  };
   const faults = (async () => {
     await waitFor('30% published', () => acked >= N * 0.3, 300_000, 20);
+    const first = await streamLeader();
     window = 'kill-1';
     lastAckAt = Date.now();
-    nodes[0]!.proc!.kill('SIGKILL');
-    log(`SIGKILL ${nodes[0]!.name}`);
-    await nodes[0]!.proc!.exited;
+    first.proc!.kill('SIGKILL');
+    log(`SIGKILL ${first.name} (stream leader)`);
+    await first.proc!.exited;
     await waitFor('45% published', () => acked >= N * 0.45, 300_000, 20);
     window = 'restart';
-    await startNode(nodes[0]!);
-    log(`restarted ${nodes[0]!.name}`);
+    await startNode(first);
+    log(`restarted ${first.name}`);
     await caughtUp();
-    log(`${nodes[0]!.name} caught up`);
+    log(`${first.name} caught up`);
     await waitFor('65% published', () => acked >= N * 0.65, 300_000, 20);
+    const second = await waitFor('a stream leader', () => streamLeader(), 30_000, 100);
     window = 'kill-2';
     lastAckAt = Date.now();
-    nodes[1]!.proc!.kill('SIGKILL');
-    log(`SIGKILL ${nodes[1]!.name}`);
-    await nodes[1]!.proc!.exited;
+    second.proc!.kill('SIGKILL');
+    log(`SIGKILL ${second.name} (stream leader)`);
+    await second.proc!.exited;
   })();
 
   // Paced publishing: chunks of 50 in flight, RATE per second on average.
