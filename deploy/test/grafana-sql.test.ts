@@ -2,7 +2,7 @@
 // test implementation of the plugin (macros.ts), runs against the store the real pipeline filled from a kube-sim
 // scenario: kube-sim in its own process, `kec run watcher enricher correlator writer sql` in one process (the
 // pipeline over the shared NATS and Redis, the embedded store), every scenario played on kube-sim's fast clock for
-// 15 virtual minutes. Then one watch is failed with a 410 so the watcher records a gap. Once the store equals the
+// 15 virtual minutes. Then kube-sim compacts its watch history so the watcher meets a 410 and records a gap. Once the store equals the
 // ground truth and the correlator resolved incidents, kec drains and the test opens the store and runs each query:
 // it must return the columns its panel format needs (`time` for time series; `timestamp`, `body`, `level` for logs;
 // `time` and `text` for annotations) and rows where the scenario must give some (CHECKS in dashboards.ts).
@@ -78,13 +78,12 @@ before(async () => {
     60_000,
     500,
   );
-  // A gap: the next watches get 200 + ERROR 410 and every open watch ends, so the watcher resumes into a 410,
-  // relists and records the window it could not replay.
+  // A gap: kube-sim drops its watch history and ends every watch (the silent compaction), so the watcher resumes
+  // from an RV that is gone, gets a 410, relists and records the window it could not replay.
   await waitFor(
     'a gap row',
     async () => {
-      await simPost('fail-next-watches', { n: 5 });
-      await simPost('close-watches', {});
+      await simPost('compact-silently', {});
       return Number((await sql<{ n: number }>(port, 'SELECT count() AS n FROM kec.gaps'))[0]?.n) > 0;
     },
     30_000,
