@@ -22,7 +22,7 @@ import {
   streamSpec,
 } from '@kec/bus';
 import { pino } from 'pino';
-import { Proc, waitFor } from '../src/harness.ts';
+import { type KecProc, kecEnv, newIsolation, Proc, ready, startKec, waitFor } from '../src/harness.ts';
 import { freePort, reachable } from '../src/infra.ts';
 
 const FULL = process.env.KEC_TEST_FULL === '1';
@@ -42,6 +42,7 @@ let dir: string;
 const nodes: Node[] = [];
 let bus: Bus | undefined;
 let handle: ConsumerHandle | undefined;
+let alerter: KecProc | undefined;
 
 async function startNode(n: Node): Promise<void> {
   n.proc = new Proc(n.name, '/usr/sbin/nats-server', ['-c', n.conf], process.env, dir);
@@ -81,6 +82,7 @@ cluster {
 });
 
 after(async () => {
+  await alerter?.stop('SIGTERM');
   await handle?.stop().catch(() => undefined);
   await bus?.close().catch(() => undefined);
   await Promise.all(nodes.map((n) => n.proc?.stop('SIGTERM', 10_000)));
@@ -228,4 +230,68 @@ test('nats node loss - R3 streams on a 3-node cluster: kill, restart, kill anoth
   await handle.stop();
   handle = undefined;
   await b.jsm.streams.delete(spec.name).catch(() => undefined);
+});
+
+test('nats node loss - the alerter creates its streams and KV buckets with KEC_STREAM_REPLICAS', async () => {
+  // The previous test leaves a node down: an R3 stream needs all three peers to be created.
+  for (const n of nodes) if (!n.proc?.alive) await startNode(n);
+  const url = nodes.map((n) => `nats://127.0.0.1:${n.port}`).join(',');
+  const b = await waitFor(
+    'JetStream on the 3-node cluster',
+    () => bus ?? connectBus({ url, name: 'kec-node-loss', logger: silent, root: 'nl' }),
+    30_000,
+    250,
+  );
+  bus = b;
+  // The restarted node must have rejoined before the alerter provisions (it exits when a stream cannot be made).
+  const probe = streamSpec('KEC_DLQ', 'nlprobe', 'NLP_', {
+    replicas: 3,
+    overrides: { KEC_DLQ: { max_bytes: 1024 * 1024 } },
+  });
+  await waitFor('an R3 stream again', () => ensureStream(b.jsm, probe).then(() => true), 60_000, 250);
+  await b.jsm.streams.delete(probe.name);
+  const iso = newIsolation();
+  const dirFile = join(dir, 'alerts.yaml');
+  // A receiver, so the sender (and its delivered-versions bucket) starts too.
+  writeFileSync(
+    dirFile,
+    'apiVersion: kec.alerts/v1\nreceivers:\n  - { name: hook, type: webhook, url: "http://127.0.0.1:9/ce" }\nroute: { receiver: hook }\n',
+  );
+  alerter = await startKec(
+    'alerter',
+    ['alerter'],
+    kecEnv(iso, '/dev/null', {
+      KEC_NATS_URL: url,
+      KEC_STREAM_REPLICAS: '3',
+      // Each node stores every replica: small streams fit the cluster's 1 GB per node.
+      KEC_ALERTER_STREAM_MAX_BYTES: String(16 * 1024 * 1024),
+      KEC_ALERTER_CONFIG_FILES: dirFile,
+      KEC_ALERTER_DELIVERED_BUCKET: `${iso.prefix}delivered`,
+    }),
+  );
+  const a = alerter;
+  await waitFor(
+    'the alerter ready on the cluster',
+    () => {
+      if (!a.alive) throw new Error(`alerter exited: ${a.output.slice(-3000)}`);
+      return ready(a.metricsPort);
+    },
+    60_000,
+    250,
+  );
+  const streams = ['KEC_INCIDENTS', 'KEC_EVENTS', 'KEC_PATTERNS', 'KEC_DLQ', 'KEC_ALERTS', 'KEC_NOTIFICATIONS'].map(
+    (s) => iso.prefix + s,
+  );
+  const buckets = [`KV_${iso.prefix}alerter`, `KV_${iso.prefix}delivered`];
+  try {
+    for (const name of [...streams, ...buckets]) {
+      const info = await b.jsm.streams.info(name);
+      assert.equal(info.config.num_replicas, 3, `${name} has 3 replicas`);
+    }
+  } finally {
+    await a.stop('SIGTERM');
+    alerter = undefined;
+    rmSync(iso.dataDir, { recursive: true, force: true });
+    for (const name of [...streams, ...buckets]) await b.jsm.streams.delete(name).catch(() => undefined);
+  }
 });

@@ -55,7 +55,7 @@ export {
   SilenceValidator,
 } from './schema.ts';
 export { alerterService, alerterStreamSpecs, alertsConfigFrom } from './service.ts';
-export type { NewSilence } from './silences.ts';
+export type { NewSilence, SilenceBucket } from './silences.ts';
 export { addSilence, expireSilence, formatSilenceMatchers, listSilences } from './silences.ts';
 export { AlertStore, type StoreOptions } from './store.ts';
 export { durationMs, labelString, renderTemplate, stableId } from './text.ts';

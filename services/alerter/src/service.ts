@@ -50,7 +50,13 @@ export function alerterStreamSpecs(root: string, prefix: string, opts: StreamSpe
     duplicate_window: nanos(10 * 60_000),
     ...opts.overrides?.['KEC_ALERTS'],
   };
-  return [alerts, notificationsStreamSpec(root, prefix, opts.overrides?.['KEC_NOTIFICATIONS'] ?? {})];
+  return [
+    alerts,
+    notificationsStreamSpec(root, prefix, {
+      num_replicas: opts.replicas ?? 1,
+      ...opts.overrides?.['KEC_NOTIFICATIONS'],
+    }),
+  ];
 }
 
 function parser<T>(v: Validator, what: string): (data: Uint8Array) => T {
@@ -117,7 +123,9 @@ export const alerterService: ServiceDefinition = {
             ]),
           )
         : undefined;
-      const opts = overrides ? { overrides } : {};
+      // KEC_STREAM_REPLICAS: the replicas of every stream and bucket this stage creates (as the other stages).
+      const replicas = ctx.shared.streamReplicas;
+      const opts: StreamSpecOptions = overrides ? { overrides, replicas } : { replicas };
       // Input streams belong to the correlator (KEC_DLQ to every stage): created here only when missing, never
       // updated, so the alerter's defaults cannot raise limits another stage set (e.g. a demo's small streams).
       for (const s of ['KEC_INCIDENTS', 'KEC_EVENTS', 'KEC_PATTERNS', 'KEC_DLQ']) {
@@ -129,7 +137,7 @@ export const alerterService: ServiceDefinition = {
         if (!exists) await ensureStream(bus.jsm, spec);
       }
       for (const s of alerterStreamSpecs(cfg.subjectRoot, cfg.streamPrefix, opts)) await ensureStream(bus.jsm, s);
-      store = await AlertStore.open(bus, { bucket: cfg.bucket, logger: log });
+      store = await AlertStore.open(bus, { bucket: cfg.bucket, replicas, logger: log });
       engine = new AlertEngine({
         bus,
         publisher,
@@ -188,7 +196,7 @@ export const alerterService: ServiceDefinition = {
           stream: `${cfg.streamPrefix}KEC_NOTIFICATIONS`,
           logger: log,
           meter: ctx.meter,
-          deliveredKv: await openKv(bus, cfg.deliveredBucket, { ttlMs: 7 * 86_400_000 }),
+          deliveredKv: await openKv(bus, cfg.deliveredBucket, { ttlMs: 7 * 86_400_000, replicas }),
         });
       }
     } catch (err) {

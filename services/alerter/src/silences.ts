@@ -6,6 +6,12 @@ import { AlerterError } from './errors.ts';
 import { formatMatcher, parseMatchers } from './matchers.ts';
 import { type Silence, SilenceValidator } from './schema.ts';
 
+/** The alerter's bucket: its name, and the replicas it gets when this call creates it (KEC_STREAM_REPLICAS). */
+export type SilenceBucket = string | { name: string; replicas?: number | undefined };
+
+const open = (bus: Bus, b: SilenceBucket) =>
+  typeof b === 'string' ? openKv(bus, b) : openKv(bus, b.name, { replicas: b.replicas ?? 1 });
+
 export interface NewSilence {
   /** Matcher strings, e.g. `namespace="shop"`, `alertname=~"Kec.*"` (ANDed). */
   matchers: string[];
@@ -15,7 +21,7 @@ export interface NewSilence {
   comment: string;
 }
 
-export async function addSilence(bus: Bus, bucket: string, s: NewSilence, now = new Date()): Promise<Silence> {
+export async function addSilence(bus: Bus, bucket: SilenceBucket, s: NewSilence, now = new Date()): Promise<Silence> {
   const matchers = s.matchers.flatMap((m) => parseMatchers(m));
   if (matchers.length === 0) throw new AlerterError('a silence needs at least one matcher');
   const startsAt = s.startsAt ?? now;
@@ -29,13 +35,13 @@ export async function addSilence(bus: Bus, bucket: string, s: NewSilence, now = 
     comment: s.comment,
     updatedAt: now.toISOString(),
   };
-  const kv = await openKv(bus, bucket);
+  const kv = await open(bus, bucket);
   await kv.create(`s.${silence.id}`, JSON.stringify(silence));
   return silence;
 }
 
-export async function listSilences(bus: Bus, bucket: string): Promise<Silence[]> {
-  const kv = await openKv(bus, bucket);
+export async function listSilences(bus: Bus, bucket: SilenceBucket): Promise<Silence[]> {
+  const kv = await open(bus, bucket);
   const out: Silence[] = [];
   for await (const key of await kv.keys('s.>')) {
     const e = await kv.get(key);
@@ -47,8 +53,8 @@ export async function listSilences(bus: Bus, bucket: string): Promise<Silence[]>
 }
 
 /** Ends a silence now (a compare-and-set on its revision); an expired silence stays listed as expired. */
-export async function expireSilence(bus: Bus, bucket: string, id: string, now = new Date()): Promise<Silence> {
-  const kv = await openKv(bus, bucket);
+export async function expireSilence(bus: Bus, bucket: SilenceBucket, id: string, now = new Date()): Promise<Silence> {
+  const kv = await open(bus, bucket);
   for (let i = 0; i < 5; i++) {
     const e = await kv.get(`s.${id}`);
     if (e?.operation !== 'PUT') throw new AlerterError(`no silence ${id}`);

@@ -37,7 +37,7 @@ export function addAlertsCommands(program: Command, d: AlertsCommandDeps): void 
     });
 
   const connect = async (cmd: Command) => {
-    const { connectBus } = await import('@kec/bus');
+    const { connectBus, natsSecurity } = await import('@kec/bus');
     const { alerterConfig } = await import('@kec/alerter');
     const file = d.configFile(cmd);
     const shared = loadConfig(sharedConfigSpec, { env: d.env, file });
@@ -45,11 +45,12 @@ export function addAlertsCommands(program: Command, d: AlertsCommandDeps): void 
     const { pino } = await import('pino');
     const bus = await connectBus({
       url: shared.natsUrl,
+      security: natsSecurity(shared),
       name: 'kec-cli',
       root: cfg.subjectRoot,
       logger: pino({ level: 'warn' }, process.stderr),
     });
-    return { bus, bucket: cfg.bucket };
+    return { bus, bucket: { name: cfg.bucket, replicas: shared.streamReplicas } };
   };
 
   const silence = program
