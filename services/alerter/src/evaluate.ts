@@ -104,7 +104,10 @@ function incidentLabels(rule: CompiledAlertRule, i: IncidentIn, ctx: EvalContext
     incident_id: i.id,
   };
   const affected = i.affected.map(objectName);
-  const shown = affected.slice(0, 10).join(', ') + (affected.length > 10 ? ` (+${affected.length - 10} more)` : '');
+  // One object a line: @kec/notify's templates list `affected` by lines (Slack bullets, DingTalk joins them).
+  const shown = [...affected.slice(0, 10), ...(affected.length > 10 ? [`+${affected.length - 10} more`] : [])].join(
+    '\n',
+  );
   const counts = { events: i.eventCount, occurrences: i.occurrenceCount, affected: affected.length };
   const generatorURL = ctx.externalURL
     ? `${ctx.externalURL.replace(/\/$/, '')}/incidents/${encodeURIComponent(i.id)}`
@@ -216,6 +219,25 @@ export function matchEvent(rule: CompiledAlertRule, e: EventIn, f: EventFacts): 
   return true;
 }
 
+/** What an event's subject (`<root>.events.<cluster>.<ns>.<kind>.<type>.<reason>`) says, decoded. */
+export interface EventSubjectFacts {
+  cluster: string;
+  kind: string;
+  type: string;
+  reason: string;
+}
+
+/**
+ * Whether an events rule can match an event, from its subject alone (no parse): false only when the cluster, the
+ * kind, the type or the reason rules it out. The correlator writes `Unknown` for an empty kind, type or reason, so
+ * that value decides nothing.
+ */
+export function eventSubjectCanMatch(rule: EventRule, t: EventSubjectFacts): boolean {
+  const m = rule.match ?? {};
+  const may = (v: string | string[] | undefined, x: string) => x === 'Unknown' || isIn(v, x);
+  return isIn(m.cluster, t.cluster) && may(m.kind, t.kind) && may(m.type, t.type) && may(m.reason, t.reason);
+}
+
 export const DEFAULT_EVENT_BY = ['namespace', 'workload', 'reason'] as const;
 
 /** The alert identity of an events rule for an event: the rule and the values of its `by` labels. */
@@ -295,6 +317,8 @@ export function applyOccurrences(
 export function matchPattern(rule: PatternRule, p: PatternIn): boolean {
   const m = rule.match ?? {};
   if (m.kind && m.kind !== p.kind) return false;
+  if (m.type !== undefined && (p.type === undefined || !isIn(m.type, p.type))) return false;
+  if (m.severity && (p.severity === undefined || rank(p.severity) < rank(m.severity))) return false;
   return (
     isIn(m.cluster, p.cluster) &&
     isIn(m.namespace, p.namespace) &&

@@ -19,6 +19,7 @@ export {
   applyPattern,
   eventFacts,
   eventGroup,
+  eventSubjectCanMatch,
   expire,
   incidentAlertId,
   matchEvent,
@@ -41,8 +42,10 @@ export type {
   AlertRule,
   AlertState,
   AlertsFile,
+  EventRule,
   GroupState,
   Matcher,
+  PatternRule,
   RouteSpec,
   Silence,
 } from './schema.ts';

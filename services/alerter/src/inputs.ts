@@ -74,6 +74,9 @@ export const PatternInSchema = Type.Object({
   workload: Type.String(),
   fingerprint: Type.String(),
   reason: Type.String(),
+  /** Absent in messages of correlators before they carried it: such a pattern matches no `type`/`severity` matcher. */
+  type: Type.Optional(Type.String()),
+  severity: Type.Optional(Severity),
   rate: Type.Number(),
   baseline: Type.Number(),
   at: Type.String(),

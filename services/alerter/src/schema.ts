@@ -66,6 +66,10 @@ export const PatternMatchSchema = Type.Object(
   {
     ...CommonMatch,
     kind: Type.Optional(Type.Union([Type.Literal('storm'), Type.Literal('first-seen')])),
+    /** The Kubernetes type of the events that made the pattern (Normal, Warning). */
+    type: Type.Optional(StrOrList),
+    /** At least this severity (kec's, of the events that made the pattern). */
+    severity: Type.Optional(SeveritySchema),
   },
   { additionalProperties: false },
 );

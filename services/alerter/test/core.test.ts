@@ -7,13 +7,17 @@ import {
   applyOccurrences,
   compileRoute,
   DEFAULT_ROUTE_TIMING,
+  type EventRule,
   eventFacts,
   eventGroup,
+  eventSubjectCanMatch,
   expire,
   groupAlerts,
   inhibited,
   loadAlertsConfig,
   matchesAll,
+  matchPattern,
+  type PatternRule,
   parseMatcher,
   parseMatchers,
   planGroup,
@@ -21,7 +25,7 @@ import {
   type Silence,
   silencedBy,
 } from '../src/index.ts';
-import { event, incident } from './helpers.ts';
+import { event, incident, pattern } from './helpers.ts';
 
 const T0 = Date.parse('2026-12-07T10:00:00Z');
 const ctx = { externalURL: 'https://kec.example' };
@@ -61,6 +65,11 @@ rules:
   assert.equal(a1.labels['workload'], 'Deployment/web');
   assert.equal(a1.labels['incident_id'], 'i1');
   assert.equal(a1.annotations['runbook'], 'https://runbooks/BackOff');
+  // one affected object a line, as @kec/notify's templates list them
+  assert.equal(a1.annotations['affected'], 'Pod/shop/web-7d9f8b6c5d-x2x4z\nPod/shop/web-7d9f8b6c5d-b8k2m');
+  const many = Array.from({ length: 12 }, (_, i) => `Pod/shop/p${i}`);
+  const big = applyIncident(undefined, rule, incident({ id: 'i9', affected: many }), T0, ctx)!;
+  assert.equal(big.annotations['affected']?.split('\n').at(-1), '+2 more');
   assert.equal(a1.generatorURL, 'https://kec.example/incidents/i1');
   assert.equal(a1.startsAt, '2026-12-07T10:00:00.000Z');
   // an older version changes nothing; a newer open one updates counts without a transition
@@ -100,6 +109,20 @@ test('rules - unless excludes node incidents from the default incident rule; nod
   assert.equal(a.labels['alertname'], 'KecNodeProblem');
 });
 
+test('rules - the default storm rule alerts on storms of problems, not on bursts of Normal events', () => {
+  const storm = loadAlertsConfig([]).rules.find((r) => r.spec.id === 'kec-event-storm')!.spec as PatternRule;
+  assert.ok(matchPattern(storm, pattern({ reason: 'BackOff', type: 'Warning', severity: 'error' })));
+  assert.ok(matchPattern(storm, pattern({ reason: 'FailedScheduling', type: 'Warning', severity: 'warning' })));
+  assert.ok(!matchPattern(storm, pattern({ reason: 'Started', type: 'Normal', severity: 'info' })), 'Normal burst');
+  assert.ok(!matchPattern(storm, pattern({ kind: 'first-seen', severity: 'error' })));
+  // A pattern without severity (an older correlator) matches no severity matcher.
+  const { severity: _s, type: _t, ...old } = pattern();
+  assert.ok(!matchPattern(storm, old));
+  const byType = { id: 'n', source: 'patterns', match: { type: 'Normal' } } as const satisfies PatternRule;
+  assert.ok(matchPattern(byType, pattern({ type: 'Normal', severity: 'info' })));
+  assert.ok(!matchPattern(byType, pattern({ type: 'Warning' })));
+});
+
 test('rules - events over a threshold in a window fire once per identity and resolve after the quiet period', () => {
   const cfg = config(`
 apiVersion: kec.alerts/v1
@@ -133,6 +156,21 @@ rules:
   b = applyOccurrences(b, rule, g, 5, { facts: f, message: 'm' }, T0 + 11 * 60_000)!;
   assert.equal(b.status, 'inactive');
   assert.equal(expire(b, T0 + 22 * 60_000, rule.windowMs), 'delete');
+});
+
+test('rules - an event no events rule can match is known from its subject alone', () => {
+  const rule = (match: EventRule['match']) =>
+    ({ id: 'r', source: 'events', match, threshold: { count: 1, window: '1m' } }) as EventRule;
+  const t = { cluster: 'prod', kind: 'Pod', type: 'Normal', reason: 'Pulled' };
+  assert.ok(!eventSubjectCanMatch(rule({ reason: 'BackOff' }), t));
+  assert.ok(!eventSubjectCanMatch(rule({ type: 'Warning' }), t));
+  assert.ok(!eventSubjectCanMatch(rule({ kind: 'Node' }), t));
+  assert.ok(!eventSubjectCanMatch(rule({ cluster: 'dev' }), t));
+  assert.ok(eventSubjectCanMatch(rule({ reason: ['Pulled', 'BackOff'], kind: 'Pod' }), t));
+  // what the subject does not carry (severity, namespace, labels, message) is decided after parsing
+  assert.ok(eventSubjectCanMatch(rule({ severity: 'error', namespace: 'shop' }), t));
+  // the correlator writes Unknown for an empty reason: it rules nothing out
+  assert.ok(eventSubjectCanMatch(rule({ reason: 'BackOff' }), { ...t, reason: 'Unknown' }));
 });
 
 test('alerts file - every problem names file, line, rule and key', () => {

@@ -81,6 +81,8 @@ export function pattern(o: Partial<PatternIn> = {}): PatternIn {
     workload: 'Deployment/web',
     fingerprint: '',
     reason: 'BackOff',
+    type: 'Warning',
+    severity: 'error',
     rate: 2000,
     baseline: 3,
     at: '2026-12-07T10:00:00.000Z',

@@ -103,6 +103,10 @@ export const PatternPayloadSchema = Type.Object(
     /** The fingerprint id ("" for a reason storm). */
     fingerprint: Type.String(),
     reason: Type.String(),
+    /** The Kubernetes type (Normal, Warning) of the event whose occurrence made the pattern. */
+    type: Type.String(),
+    /** kec's severity of that event (a storm of Normal events is info). */
+    severity: SeveritySchema,
     /** "1m" for storms, "0s" for first-seen. */
     window: Type.String(),
     /** Occurrences in the minute (0 for first-seen). */

@@ -48,6 +48,9 @@ export interface PatternPayload {
   workload: string;
   fingerprint: string;
   reason: string;
+  /** The Kubernetes type (Normal, Warning) and kec's severity of the event that made the pattern. */
+  type: string;
+  severity: Severity;
   window: string;
   rate: number;
   baseline: number;
@@ -284,6 +287,8 @@ export class Correlator {
       namespace: ns,
       workload: wl,
       reason: e.reason,
+      type: e.type,
+      severity: c.severity,
       at,
     } as const;
     if (severityRank(c.severity) >= 1 && (fresh || replay)) {

@@ -116,6 +116,9 @@ export const PatternPayloadSchema = Type.Object({
   workload: Type.String(),
   fingerprint: Type.String(),
   reason: Type.String(),
+  /** The type and severity of the event that made the pattern (absent in messages of older correlators). */
+  type: Type.Optional(Type.String()),
+  severity: Type.Optional(Type.String()),
   /** Window of the measurement: seconds, or a duration such as "5m", "30s", "1h". */
   window: Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: '^\\d+(ms|s|m|h|d)$' })]),
   /** Occurrences per minute in the window. */
