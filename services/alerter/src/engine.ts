@@ -5,7 +5,7 @@
 // compare-and-set that exactly one replica wins), then published with msg-id `<receiver>/<groupKey>/<n>`, then marked
 // published. A replica that dies between the two is replaced by any other replica's tick, which publishes the pending
 // notification again; the stream's duplicate window drops the second copy. So no notification is lost or doubled.
-import { type Bus, type Publisher, token } from '@kec/bus';
+import { type Bus, type Publisher, token, untoken } from '@kec/bus';
 import { durationMs, type Notification, notificationMsgId, notificationSubject } from '@kec/notify';
 import type { Logger } from 'pino';
 import {
@@ -16,6 +16,7 @@ import {
   type EventFacts,
   eventFacts,
   eventGroup,
+  eventSubjectCanMatch,
   expire,
   incidentAlertId,
   matchEvent,
@@ -26,7 +27,14 @@ import { groupAlerts, inhibited, planGroup, silencedBy } from './groups.ts';
 import type { EventIn, IncidentIn, PatternIn } from './inputs.ts';
 import type { AlertsConfig, CompiledAlertRule } from './load.ts';
 import type { AlerterMetrics } from './metrics.ts';
-import { ALERT_SCHEMA, type AlertPayload, type AlertState, type GroupState, type PatternRule } from './schema.ts';
+import {
+  ALERT_SCHEMA,
+  type AlertPayload,
+  type AlertState,
+  type EventRule,
+  type GroupState,
+  type PatternRule,
+} from './schema.ts';
 import type { AlertStore } from './store.ts';
 
 export interface EngineOptions {
@@ -71,6 +79,38 @@ export class AlertEngine {
 
   rulesOf(source: 'incidents' | 'events' | 'patterns'): readonly CompiledAlertRule[] {
     return this.#bySource[source];
+  }
+
+  readonly #subjectWanted = new Map<string, boolean>();
+
+  /**
+   * Whether any events rule can match an event published on `subject`, decided from its tokens (cluster, kind, type,
+   * reason) and remembered per subject: events no rule can match are acked without being parsed, which is most of
+   * them (at 1,000 events/s, parsing and validating each one was most of the alerter's CPU).
+   */
+  eventSubjectWanted(subject: string): boolean {
+    const known = this.#subjectWanted.get(subject);
+    if (known !== undefined) return known;
+    const prefix = `${this.o.bus.root}.events.`;
+    const t = subject.startsWith(prefix) ? subject.slice(prefix.length).split('.') : [];
+    let wanted = true; // a subject of another shape: parse it (and dead-letter it if it is not an event)
+    if (t.length === 5) {
+      try {
+        const facts = {
+          cluster: untoken(t[0] ?? ''),
+          kind: untoken(t[2] ?? ''),
+          type: untoken(t[3] ?? ''),
+          reason: untoken(t[4] ?? ''),
+        };
+        wanted = this.#bySource.events.some((r) => eventSubjectCanMatch(r.spec as EventRule, facts));
+      } catch {
+        wanted = true;
+      }
+    }
+    // Subjects are few (cluster x namespace x kind x type x reason); the bound keeps a pathological stream in check.
+    if (this.#subjectWanted.size >= 50_000) this.#subjectWanted.clear();
+    this.#subjectWanted.set(subject, wanted);
+    return wanted;
   }
 
   async #transitioned(prev: AlertState | undefined, next: AlertState | 'delete' | undefined): Promise<void> {

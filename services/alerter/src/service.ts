@@ -179,7 +179,9 @@ export const alerterService: ServiceDefinition = {
           batch: { maxMessages: cfg.batchSize, maxWaitMs: cfg.batchWaitMs },
           pullAhead: Math.max(64, cfg.batchSize * 2),
           handler: async (msgs: BusMessage[]) => {
-            const { items, deadLetter } = parseBatch(msgs, parse);
+            // Events no rule can match (by their subject) are acked unread.
+            const read = input.source === 'events' ? msgs.filter((m) => engine.eventSubjectWanted(m.subject)) : msgs;
+            const { items, deadLetter } = parseBatch(read, parse);
             if (input.source === 'incidents') await engine.handleIncidents(items);
             else if (input.source === 'events') await engine.handleEvents(items);
             else await engine.handlePatterns(items);
