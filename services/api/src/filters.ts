@@ -1,5 +1,6 @@
 // Query parameters shared by /events, /top, /series and /watch, parsed once into EventFilters.
 import { createHash } from 'node:crypto';
+import { canonicalKind } from '@kec/model';
 import { BadRequestError } from './errors.ts';
 import { parseSelector, type Requirement } from './selector.ts';
 
@@ -34,55 +35,6 @@ export interface FilterQuery {
   q?: string;
 }
 
-/** kubectl's short names and lower-case kinds -> the Kind as Events carry it. Unknown kinds are kept as given. */
-const KIND_ALIASES: Readonly<Record<string, string>> = {
-  po: 'Pod',
-  pod: 'Pod',
-  pods: 'Pod',
-  no: 'Node',
-  node: 'Node',
-  nodes: 'Node',
-  deploy: 'Deployment',
-  deployment: 'Deployment',
-  deployments: 'Deployment',
-  rs: 'ReplicaSet',
-  replicaset: 'ReplicaSet',
-  replicasets: 'ReplicaSet',
-  sts: 'StatefulSet',
-  statefulset: 'StatefulSet',
-  statefulsets: 'StatefulSet',
-  ds: 'DaemonSet',
-  daemonset: 'DaemonSet',
-  daemonsets: 'DaemonSet',
-  job: 'Job',
-  jobs: 'Job',
-  cj: 'CronJob',
-  cronjob: 'CronJob',
-  cronjobs: 'CronJob',
-  svc: 'Service',
-  service: 'Service',
-  services: 'Service',
-  pvc: 'PersistentVolumeClaim',
-  persistentvolumeclaim: 'PersistentVolumeClaim',
-  pv: 'PersistentVolume',
-  persistentvolume: 'PersistentVolume',
-  hpa: 'HorizontalPodAutoscaler',
-  horizontalpodautoscaler: 'HorizontalPodAutoscaler',
-  ns: 'Namespace',
-  namespace: 'Namespace',
-  ing: 'Ingress',
-  ingress: 'Ingress',
-  ep: 'Endpoints',
-  endpoints: 'Endpoints',
-  cm: 'ConfigMap',
-  configmap: 'ConfigMap',
-  secret: 'Secret',
-  sa: 'ServiceAccount',
-  serviceaccount: 'ServiceAccount',
-  pdb: 'PodDisruptionBudget',
-  poddisruptionbudget: 'PodDisruptionBudget',
-};
-
 /** Workload kinds whose timeline includes their pods (and a Deployment's ReplicaSets). */
 export const WORKLOAD_KINDS: ReadonlySet<string> = new Set([
   'Deployment',
@@ -93,9 +45,7 @@ export const WORKLOAD_KINDS: ReadonlySet<string> = new Set([
   'CronJob',
 ]);
 
-export function canonicalKind(kind: string): string {
-  return KIND_ALIASES[kind.toLowerCase()] ?? kind;
-}
+export { canonicalKind };
 
 const list = (s: string | undefined): string[] | undefined => {
   if (s === undefined) return undefined;

@@ -1,5 +1,6 @@
 // What the history commands share: their dependencies (output, terminal facts, clock, a stop signal), the common
 // flags (--server, --cluster, -n/-A, -o, --since/--until) and the kubectl-style argument checks.
+import { canonicalKind } from '@kec/model';
 import { type Command, Option } from 'commander';
 import { type ApiTarget, CliError, resolveTarget } from './api-client.ts';
 import type { PrintOptions } from './printers.ts';
@@ -79,66 +80,11 @@ export function namespaceOf(opts: CommonOpts, dflt: string | undefined): string 
   return opts.namespace ?? dflt;
 }
 
-/** kubectl's short names and plurals to the Kind the store holds (`deploy` -> Deployment). */
-const KINDS: Readonly<Record<string, string>> = {
-  po: 'Pod',
-  pod: 'Pod',
-  pods: 'Pod',
-  deploy: 'Deployment',
-  deployment: 'Deployment',
-  deployments: 'Deployment',
-  rs: 'ReplicaSet',
-  replicaset: 'ReplicaSet',
-  replicasets: 'ReplicaSet',
-  sts: 'StatefulSet',
-  statefulset: 'StatefulSet',
-  statefulsets: 'StatefulSet',
-  ds: 'DaemonSet',
-  daemonset: 'DaemonSet',
-  daemonsets: 'DaemonSet',
-  job: 'Job',
-  jobs: 'Job',
-  cj: 'CronJob',
-  cronjob: 'CronJob',
-  cronjobs: 'CronJob',
-  no: 'Node',
-  node: 'Node',
-  nodes: 'Node',
-  ns: 'Namespace',
-  namespace: 'Namespace',
-  namespaces: 'Namespace',
-  svc: 'Service',
-  service: 'Service',
-  services: 'Service',
-  pvc: 'PersistentVolumeClaim',
-  persistentvolumeclaim: 'PersistentVolumeClaim',
-  persistentvolumeclaims: 'PersistentVolumeClaim',
-  pv: 'PersistentVolume',
-  persistentvolume: 'PersistentVolume',
-  persistentvolumes: 'PersistentVolume',
-  hpa: 'HorizontalPodAutoscaler',
-  horizontalpodautoscaler: 'HorizontalPodAutoscaler',
-  horizontalpodautoscalers: 'HorizontalPodAutoscaler',
-  ing: 'Ingress',
-  ingress: 'Ingress',
-  ingresses: 'Ingress',
-  cm: 'ConfigMap',
-  configmap: 'ConfigMap',
-  configmaps: 'ConfigMap',
-};
-
-/** Kinds whose objects have no namespace. */
-export const CLUSTER_SCOPED = new Set(['Node', 'Namespace', 'PersistentVolume']);
-
-export function kindOf(s: string): string {
-  return KINDS[s.toLowerCase()] ?? s;
-}
-
 /** `--for`/timeline argument: `KIND/NAME` (kubectl's error text when it is not). */
 export function parseObjectRef(s: string, flag: string): { kind: string; name: string } {
   const m = /^([^/\s]+)\/([^/\s]+)$/.exec(s);
   if (!m) throw new CliError(`${flag} must be in resource/name form`, 2);
-  return { kind: kindOf(m[1] as string), name: m[2] as string };
+  return { kind: canonicalKind(m[1] as string), name: m[2] as string };
 }
 
 /** `--types`: Normal and/or Warning, case-insensitive (kubectl events' rule). */

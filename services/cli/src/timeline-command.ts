@@ -1,11 +1,11 @@
 // `kec timeline KIND/NAME -n NS`: every event of an object over its history (and a workload's pods), readable in a
 // terminal: occurrences per bucket as a bar line, then each observation oldest first, grouped by day.
 import type { Timeline } from '@kec/api';
+import { CLUSTER_SCOPED_KINDS } from '@kec/model';
 import type { Command } from 'commander';
 import { CliError, getJson, queryString } from './api-client.ts';
 import {
   addCommonOptions,
-  CLUSTER_SCOPED,
   type CommonOpts,
   checkRange,
   type HistoryDeps,
@@ -32,7 +32,7 @@ export async function runTimeline(deps: HistoryDeps, ref: string, opts: Timeline
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 10_000)) {
     throw new CliError(`--limit must be 1..10000, got "${opts.limit}"`, 2);
   }
-  const ns = CLUSTER_SCOPED.has(kind) ? '_' : (opts.namespace ?? 'default');
+  const ns = CLUSTER_SCOPED_KINDS.has(kind) ? '_' : (opts.namespace ?? 'default');
   const t = await getJson<Timeline>(
     target(deps, opts),
     `/api/v1/timeline/${encodeURIComponent(kind)}/${encodeURIComponent(ns)}/${encodeURIComponent(name)}${queryString({
