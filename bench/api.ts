@@ -72,6 +72,12 @@ const deployPicks = await store.query<{ namespace: string; name: string }>(
   `SELECT namespace, regarding_name AS name FROM kec.events WHERE regarding_kind = 'Deployment'
    ORDER BY sipHash64(uid, 'deploy') LIMIT ${runs}`,
 );
+const incidentPicks = (
+  await store.query<{ id: string }>(
+    `SELECT id FROM kec.incidents WHERE last_seen >= toDateTime64(${end / 1000} - 7 * 86400, 6, 'UTC')
+     ORDER BY sipHash64(id, 'inc') LIMIT ${runs}`,
+  )
+).map((r) => r.id);
 
 interface Result {
   name: string;
@@ -171,6 +177,14 @@ report(
     300,
     Array.from({ length: runs }, () => '/api/v1/incidents?since=7d&limit=100'),
     (b) => (b as { items: unknown[] }).items.length,
+  ),
+);
+report(
+  await measure(
+    'incident detail with its member events',
+    300,
+    incidentPicks.map((id) => `/api/v1/incidents/${encodeURIComponent(id)}`),
+    (b) => (b as { events: unknown[] }).events.length,
   ),
 );
 report(

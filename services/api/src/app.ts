@@ -15,10 +15,11 @@ import type { Logger } from 'pino';
 import Type from 'typebox';
 import { allowed, type Scope, type TokenStore } from './auth.ts';
 import { ApiError, BadRequestError, UnavailableError } from './errors.ts';
-import { canonicalKind, type EventFilters, filtersDigest, parseFilters } from './filters.ts';
+import { canonicalKind, filtersDigest, parseFilters } from './filters.ts';
 import {
   type EventCursor,
   getIncident,
+  incidentMembers,
   listEvents,
   listIncidents,
   minuteRange,
@@ -433,14 +434,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       const store = deps.store();
       const incident = await getIncident(store, req.params.id, req.query.cluster);
       if (!incident) throw new ApiError(404, 'NotFound', `incident "${req.params.id}" not found`);
-      const f: EventFilters = { incidentId: incident.id, cluster: incident.cluster };
-      const { items } = await listEvents(store, f, {
-        since: 0,
-        until: Date.parse('2106-01-01T00:00:00Z'),
-        limit: 1000,
-        order: 'firstAsc',
-      });
-      return { kind: 'Incident' as const, apiVersion: 'kec.io/v1' as const, incident, events: items };
+      const events = await incidentMembers(store, incident, 1000);
+      return { kind: 'Incident' as const, apiVersion: 'kec.io/v1' as const, incident, events };
     },
   );
 

@@ -34,6 +34,20 @@ before(async () => {
   h = await startHarness({ now: () => NOW });
   await writeEvents(h.writer, f.events);
   await writeIncidents(h.writer, f.incidents);
+  // What replays leave in `events` until a merge: an older version written after the newer one (it named the
+  // incident and a severity that the latest state no longer has) and the latest version of another Event twice.
+  // Every listing below must still show each Event once, in its latest state.
+  const stale = latest.get('e-many-003') as (typeof f.events)[number];
+  await writeEvents(h.writer, [
+    {
+      ...stale,
+      resourceVersion: '999',
+      occurrences: 0,
+      incidentId: 'inc-web',
+      classification: { ...(stale.classification as NonNullable<typeof stale.classification>), severity: 'critical' },
+    },
+  ]);
+  await writeEvents(h.writer, [latest.get('e-backoff-1') as (typeof f.events)[number]]);
 });
 after(async () => h?.close());
 
