@@ -296,10 +296,21 @@ interface TimelineRow {
   severity: string;
   category: string;
   incident_id: string;
-  e_name: string | null;
-  e_note: string | null;
-  e_obj_uid: string | null;
   bucket: string;
+}
+
+/** One Event of a timeline: its latest name, message and object uid, and its first and last occurrence. */
+interface TimelineEventRow {
+  cluster: string;
+  uid: string;
+  x_kind: string;
+  x_name: string;
+  x_namespace: string;
+  obj_uid: string;
+  e_name: string;
+  e_note: string;
+  first_seen: string;
+  last_seen: string;
 }
 
 function bucketsOf(rows: TimelineRow[]): { time: string; occurrences: number; warnings: number }[] {
@@ -317,6 +328,43 @@ function bucketsOf(rows: TimelineRow[]): { time: string; occurrences: number; wa
     if (r.type === 'Warning') b.warnings += r.occurrences;
   }
   return out.sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
+}
+
+type TimelineObject = {
+  kind: string;
+  namespace: string;
+  name: string;
+  uid: string;
+  firstSeen: string;
+  lastSeen: string;
+};
+
+/** The objects of a timeline's Events (kind, name, object uid), first seen first. */
+function objectsOf(events: TimelineEventRow[]): TimelineObject[] {
+  const at = new Map<string, TimelineObject>();
+  for (const e of events) {
+    const key = `${e.x_kind}\u0000${e.x_name}\u0000${e.obj_uid}`;
+    const first = normalizeTs(e.first_seen);
+    const last = normalizeTs(e.last_seen);
+    const x = at.get(key);
+    if (!x)
+      at.set(key, {
+        kind: e.x_kind,
+        namespace: e.x_namespace,
+        name: e.x_name,
+        uid: e.obj_uid,
+        firstSeen: first,
+        lastSeen: last,
+      });
+    else {
+      if (first < x.firstSeen) x.firstSeen = first;
+      if (last > x.lastSeen) x.lastSeen = last;
+    }
+  }
+  const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  return [...at.values()].sort(
+    (a, b) => cmp(a.firstSeen, b.firstSeen) || cmp(a.kind, b.kind) || cmp(a.name, b.name) || cmp(a.uid, b.uid),
+  );
 }
 
 export interface TimelineTarget {
@@ -353,7 +401,7 @@ export async function timeline(
   entries: TimelineEntry[];
   truncated: boolean;
   buckets: TimelineBucket[];
-  objects: { kind: string; namespace: string; name: string; uid: string; firstSeen: string; lastSeen: string }[];
+  objects: TimelineObject[];
 }> {
   const db = store.database;
   const p: Params = { since: iso(o.since), until: iso(o.until), limit: o.limit + 1 };
@@ -362,43 +410,33 @@ export async function timeline(
   const interval = STEP_INTERVAL[o.step] ?? 'INTERVAL 1 HOUR';
   // Occurrences without FINAL: a replayed observation is the same (cluster, uid, resource_version) with the same
   // values, so LIMIT 1 BY keeps one of each, as FINAL would, at a fraction of its cost for one object's rows.
-  const [rows, objects] = await Promise.all([
+  // Beside them, one pass over the Events of the range (an occurrence at t in [since, until) belongs to an Event
+  // with last_timestamp >= since and first_timestamp < until): their latest message and name for the entries,
+  // their objects (every uid the name had) for the header. Joined here rather than in the engine, so `events` is
+  // read once.
+  const [rows, events] = await Promise.all([
     store.query<TimelineRow>(
-      `SELECT o.time AS time, o.cluster AS cluster, o.uid AS uid, o.regarding_kind AS regarding_kind,
-              o.regarding_name AS regarding_name, o.type AS type, o.reason AS reason, o.count AS count,
-              o.occurrences AS occurrences, o.severity AS severity, o.category AS category,
-              o.incident_id AS incident_id, o.bucket AS bucket, e.e_name AS e_name, e.e_note AS e_note,
-              e.e_obj_uid AS e_obj_uid
-       FROM (SELECT time, cluster, uid, resource_version, regarding_kind, regarding_name, type, reason, count,
-                    occurrences, severity, category, incident_id, toStartOfInterval(time, ${interval}) AS bucket
-             FROM ${db}.occurrences WHERE ${where} AND ${range}
-             ORDER BY time, uid, resource_version LIMIT 1 BY cluster, uid, resource_version
-             LIMIT {limit:UInt32}) AS o
-       LEFT JOIN (SELECT cluster, uid, argMax(name, version) AS e_name, argMax(note, version) AS e_note,
-                         argMax(regarding_uid, version) AS e_obj_uid
-                  FROM ${db}.events WHERE ${where} GROUP BY cluster, uid) AS e
-         ON o.cluster = e.cluster AND o.uid = e.uid
-       ORDER BY time, uid, o.resource_version`,
+      `SELECT time, cluster, uid, resource_version, regarding_kind, regarding_name, type, reason, count, occurrences,
+              severity, category, incident_id, toStartOfInterval(time, ${interval}) AS bucket
+       FROM ${db}.occurrences WHERE ${where} AND ${range}
+       ORDER BY time, uid, resource_version LIMIT 1 BY cluster, uid, resource_version
+       LIMIT {limit:UInt32}`,
       p,
     ),
-    store.query<{
-      kind: string;
-      namespace: string;
-      name: string;
-      uid: string;
-      first_seen: string;
-      last_seen: string;
-    }>(
-      `SELECT x_kind AS kind, x_ns AS namespace, x_name AS name, x_uid AS uid, x_first AS first_seen, x_last AS last_seen
-       FROM (SELECT regarding_kind AS x_kind, any(regarding_namespace) AS x_ns, regarding_name AS x_name,
-                    regarding_uid AS x_uid, min(first_timestamp) AS x_first, max(last_timestamp) AS x_last
-             FROM ${db}.events
-             WHERE ${where} AND last_timestamp >= ${ts('since')} AND first_timestamp < ${ts('until')}
-             GROUP BY regarding_kind, regarding_name, regarding_uid)
-       ORDER BY x_first, x_kind, x_name, x_uid`,
+    store.query<TimelineEventRow>(
+      // aliases differ from every column name (ClickHouse aliases are visible in WHERE)
+      `SELECT cluster, uid, regarding_kind AS x_kind, regarding_name AS x_name,
+              argMax(regarding_namespace, version) AS x_namespace, argMax(regarding_uid, version) AS obj_uid,
+              argMax(name, version) AS e_name, argMax(note, version) AS e_note,
+              min(first_timestamp) AS first_seen, max(last_timestamp) AS last_seen
+       FROM ${db}.events
+       WHERE ${where} AND last_timestamp >= ${ts('since')} AND first_timestamp < ${ts('until')}
+       GROUP BY cluster, uid, regarding_kind, regarding_name`,
       p,
     ),
   ]);
+  const byUid = new Map(events.map((e) => [`${e.cluster}\u0000${e.uid}`, e]));
+  const objects = objectsOf(events);
   // The buckets count every occurrence in the range: from the rows when they are all here, else in the engine.
   const buckets =
     rows.length <= o.limit
@@ -412,6 +450,7 @@ export async function timeline(
              GROUP BY t) ORDER BY t`,
           p,
         );
+  const ev = (r: TimelineRow) => byUid.get(`${r.cluster}\u0000${r.uid}`);
   const truncated = rows.length > o.limit;
   return {
     truncated,
@@ -419,12 +458,12 @@ export async function timeline(
       time: normalizeTs(r.time),
       cluster: r.cluster,
       uid: r.uid,
-      name: r.e_name ?? '',
+      name: ev(r)?.e_name ?? '',
       object: {
         kind: r.regarding_kind,
         namespace: t.namespace,
         name: r.regarding_name,
-        uid: r.e_obj_uid ?? '',
+        uid: ev(r)?.obj_uid ?? '',
       },
       type: r.type,
       reason: r.reason,
@@ -432,18 +471,11 @@ export async function timeline(
       occurrences: r.occurrences,
       severity: r.severity,
       category: r.category,
-      message: r.e_note ?? '',
+      message: ev(r)?.e_note ?? '',
       incidentId: r.incident_id || null,
     })),
     buckets: buckets.map((b) => ({ time: normalizeTs(b.time), occurrences: b.occurrences, warnings: b.warnings })),
-    objects: objects.map((x) => ({
-      kind: x.kind,
-      namespace: x.namespace,
-      name: x.name,
-      uid: x.uid,
-      firstSeen: normalizeTs(x.first_seen),
-      lastSeen: normalizeTs(x.last_seen),
-    })),
+    objects,
   };
 }
 
