@@ -167,8 +167,39 @@ await waitFor(
 const apiPort = env.KEC_API_PORT || '8080';
 const port = apiPort === '8080' ? '' : `KEC_API_PORT=${apiPort} `;
 const q = (s: string) => `  ${port}./dev kec sql "${s}"`;
+// the history commands read the API's address from KEC_API_URL (KEC_API_PORT is kec sql's shorthand)
+const k = (s: string) => `  ${apiPort === '8080' ? '' : `KEC_API_URL=http://127.0.0.1:${apiPort} `}./dev kec ${s}`;
+// The history commands name a real incident in a namespace and its root cause's object (`Kind/namespace/name`):
+// the scenarios open the first incidents within about a minute of the first events.
+const api = `http://127.0.0.1:${apiPort}/api/v1`;
+const incident = await waitFor(
+  'an incident in the API',
+  async () => {
+    const r = await fetch(`${api}/incidents?limit=20&since=1h`);
+    if (!r.ok) return undefined;
+    const items = ((await r.json()) as { items: { id: string; namespace: string; rootCause: { object: string } }[] })
+      .items;
+    return items.find((i) => i.rootCause.object.includes('/'));
+  },
+  180_000,
+  1000,
+);
+// `Kind/namespace/name`, or `Kind/name` for a cluster-scoped object
+const rc = incident.rootCause.object.split('/');
+const [rcKind, rcNs, rcName] = (rc.length === 3 ? rc : [rc[0], '', rc[1]]) as [string, string, string];
+const history = [
+  k(`get events -n ${incident.namespace || 'default'}`),
+  k('get events -A --types Warning'),
+  k('get incidents'),
+  k(`describe incident ${incident.id}`),
+  k(`timeline ${rcKind.toLowerCase()}/${rcName}${rcNs ? ` -n ${rcNs}` : ''}`),
+  k('top reasons --since 1h'),
+];
 say(`
 kec is running (pid ${kec.pid}); first events reached the store ${((Date.now() - first) / 1000).toFixed(1)} s after ready.
+
+History like kubectl, through the API of this process (${api}):
+${history.join('\n')}
 
 SQL against the embedded store (through the API of this process, POST http://127.0.0.1:${apiPort}/api/v1/sql):
 ${q('SELECT count() AS events, sum(count) AS occurrences FROM kec.events FINAL')}

@@ -86,7 +86,7 @@ test('demo - ./dev up --demo lands events, its printed SQL works, a terminal Ctr
   const demo = new Proc('demo', process.execPath, [join(ROOT, 'e2e/src/demo.ts')], env, ROOT, { detached: true });
   const others: Proc[] = [];
   try {
-    await demo.waitOutput(/DEMO READY/, 90_000);
+    await demo.waitOutput(/DEMO READY/, 240_000);
     const commands = [...demo.output.matchAll(/^ {2}(KEC_API_PORT=\d+ \.\/dev kec sql .*)$/gm)].map((m) => m[1]!);
     assert.ok(commands.length >= 4, `printed SQL commands:\n${demo.output}`);
     assert.match(demo.output, /kecdemo\.events\.demo\.> +correlated events.*\(stream DEMO_KEC_EVENTS\)/);
@@ -94,6 +94,27 @@ test('demo - ./dev up --demo lands events, its printed SQL works, a terminal Ctr
     for (const cmd of commands) {
       const { stdout } = await run('sh', ['-c', cmd], { cwd: ROOT, env });
       assert.match(stdout, /\(\d+ rows?\)/, `${cmd}\n${stdout}`);
+    }
+    // The history lines: each answers with exit 0 and the rows it names (the incident, its root cause's object).
+    const history = [...demo.output.matchAll(/^ {2}(KEC_API_URL=\S+ \.\/dev kec (?!sql).*)$/gm)].map((m) => m[1]!);
+    const line = (re: RegExp) => {
+      const l = history.find((h) => re.test(h));
+      assert.ok(l, `no printed line matches ${re}:\n${history.join('\n')}`);
+      return l;
+    };
+    const id = /describe incident (\S+)/.exec(line(/describe incident /))?.[1] as string;
+    const checks: [RegExp, (out: string) => void][] = [
+      [/get events -n \S+$/, (o) => assert.match(o, /^LAST SEEN +TYPE +REASON +OBJECT +MESSAGE\n.+/)],
+      [/get events -A --types Warning/, (o) => assert.match(o, /^NAMESPACE +LAST SEEN +TYPE +REASON/)],
+      [/get incidents$/, (o) => assert.ok(o.includes(id), o)],
+      [/describe incident /, (o) => assert.match(o, new RegExp(`${id}[\\s\\S]*Root cause:[\\s\\S]*Events:`, 'i'))],
+      [/timeline \S+\/\S+/, (o) => assert.match(o, /\d{2}:\d{2}:\d{2}/)],
+      [/top reasons/, (o) => assert.match(o, /^REASON/)],
+    ];
+    for (const [re, check] of checks) {
+      const cmd = line(re);
+      const { stdout } = await run('sh', ['-c', cmd], { cwd: ROOT, env });
+      check(stdout);
     }
     const first = (await run('sh', ['-c', commands[0]!], { cwd: ROOT, env })).stdout;
     const events = Number(first.split('\n')[1]!.trim().split(/\s+/)[0]);
