@@ -179,20 +179,18 @@ const incident = await waitFor(
     if (!r.ok) return undefined;
     const items = ((await r.json()) as { items: { id: string; namespace: string; rootCause: { object: string } }[] })
       .items;
-    return items.find((i) => i.rootCause.object.includes('/'));
+    return items.find((i) => i.namespace !== '' && i.rootCause.object.split('/').length === 3);
   },
   180_000,
   1000,
 );
-// `Kind/namespace/name`, or `Kind/name` for a cluster-scoped object
-const rc = incident.rootCause.object.split('/');
-const [rcKind, rcNs, rcName] = (rc.length === 3 ? rc : [rc[0], '', rc[1]]) as [string, string, string];
+const [rcKind, rcNs, rcName] = incident.rootCause.object.split('/') as [string, string, string];
 const history = [
-  k(`get events -n ${incident.namespace || 'default'}`),
+  k(`get events -n ${incident.namespace}`),
   k('get events -A --types Warning'),
   k('get incidents'),
   k(`describe incident ${incident.id}`),
-  k(`timeline ${rcKind.toLowerCase()}/${rcName}${rcNs ? ` -n ${rcNs}` : ''}`),
+  k(`timeline ${rcKind.toLowerCase()}/${rcName} -n ${rcNs}`),
   k('top reasons --since 1h'),
 ];
 say(`

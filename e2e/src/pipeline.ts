@@ -43,6 +43,8 @@ export interface PipelineOptions {
   extra?: Record<string, string>;
   /** Extra env per service name. */
   perService?: Record<string, Record<string, string>>;
+  /** Services beside the writer in its process (default: sql). */
+  withWriter?: string[];
 }
 
 export class Pipeline {
@@ -80,7 +82,7 @@ export class Pipeline {
 
   /** Starts one process of `service` (the writer runs with the sql service); resolves when it is ready. */
   async start(service: string, index: number): Promise<KecProc> {
-    const services = service === 'writer' ? ['writer', 'sql'] : [service];
+    const services = service === 'writer' ? ['writer', ...(this.opts.withWriter ?? ['sql'])] : [service];
     const env = this.env(service);
     if (service === 'watcher' || service === 'enricher')
       env[`KEC_${service.toUpperCase()}_IDENTITY`] = `${service}-${index}`;
