@@ -23,9 +23,11 @@ export const sqlConfig = defineConfig({
       description: 'Port of the read-only SQL endpoint (POST /sql); 0 picks a free port (logged at start).',
     },
     host: {
-      schema: Type.String({ minLength: 1 }),
+      // Loopback only: this endpoint has no authentication; the API (tokens, TLS) is the one to expose.
+      schema: Type.Union([Type.Literal('127.0.0.1'), Type.Literal('::1'), Type.Literal('localhost')]),
       default: '127.0.0.1',
-      description: 'Address the SQL endpoint listens on (loopback by default: it has no authentication).',
+      description:
+        'Loopback address the SQL endpoint listens on (127.0.0.1, ::1 or localhost; it has no authentication).',
     },
     maxRows: {
       schema: Type.Integer({ minimum: 1, maximum: 1_000_000 }),

@@ -6,11 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { buildApp, routeSettings, sha256Hex, sqlSettings, TokenStore } from '@kec/api';
+import { ConfigError, loadConfig } from '@kec/config';
 import { migrate, openStore, type Store } from '@kec/store';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { runCli } from '../src/program.ts';
 import { renderRows } from '../src/sql-command.ts';
+import { sqlConfig } from '../src/sql-service.ts';
 
 const TOKEN = 'kec_cli_sql_test_token_0123456789';
 const dir = mkdtempSync(join(tmpdir(), 'kec-cli-sql-'));
@@ -94,4 +96,12 @@ test('sql - rows render as an aligned table with a row count', () => {
     ]),
     'reason   n\nBackOff  12\nPulled   3\n(2 rows)\n',
   );
+});
+
+test('sql service - listens on loopback only: it has no authentication, so another KEC_SQL_HOST is a config error', () => {
+  assert.equal(loadConfig(sqlConfig, { env: {} }).host, '127.0.0.1');
+  assert.equal(loadConfig(sqlConfig, { env: { KEC_SQL_HOST: '::1' } }).host, '::1');
+  for (const host of ['0.0.0.0', '::', '10.0.0.7']) {
+    assert.throws(() => loadConfig(sqlConfig, { env: { KEC_SQL_HOST: host } }), ConfigError, host);
+  }
 });
