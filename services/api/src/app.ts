@@ -25,6 +25,7 @@ import {
   minuteRange,
   series,
   timeline,
+  timelineStart,
   top,
 } from './queries.ts';
 import {
@@ -364,13 +365,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     async (req) => {
       const kind = canonicalKind(req.params.kind);
       const namespace = req.params.namespace === '_' ? '' : req.params.namespace;
+      const target = {
+        kind,
+        namespace,
+        name: req.params.name,
+        ...(req.query.cluster ? { cluster: req.query.cluster } : {}),
+      };
       const range = resolveRange(req.query, now(), 0);
+      if (range.since === 0) {
+        const start = await timelineStart(deps.store(), target);
+        if (start !== undefined && start < range.until) range.since = start;
+      }
       const step = req.query.step ?? autoStep(range.until - (range.since || range.until - 400 * 86_400e3));
-      const t = await timeline(
-        deps.store(),
-        { kind, namespace, name: req.params.name, ...(req.query.cluster ? { cluster: req.query.cluster } : {}) },
-        { ...range, step, limit: req.query.limit ?? 1000 },
-      );
+      const t = await timeline(deps.store(), target, { ...range, step, limit: req.query.limit ?? 1000 });
       return {
         kind: 'Timeline' as const,
         apiVersion: 'kec.io/v1' as const,

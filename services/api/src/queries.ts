@@ -393,6 +393,22 @@ function timelineWhere(t: TimelineTarget, p: Params): string {
   return w.join(' AND ');
 }
 
+/**
+ * When the object's history starts (its first Event's first_timestamp, to the minute), for a timeline asked without
+ * `since`: its range and bucket width then fit the object instead of spanning everything since 1970.
+ */
+export async function timelineStart(store: Store, t: TimelineTarget): Promise<number | undefined> {
+  const p: Params = {};
+  const where = timelineWhere(t, p);
+  const [row] = await store.query<{ first: string; n: number }>(
+    `SELECT min(first_timestamp) AS first, count() AS n FROM ${store.database}.events WHERE ${where}`,
+    p,
+  );
+  if (!row || Number(row.n) === 0) return undefined;
+  const first = Date.parse(normalizeTs(row.first));
+  return Number.isFinite(first) && first > 0 ? first - (first % 60_000) : undefined;
+}
+
 export async function timeline(
   store: Store,
   t: TimelineTarget,

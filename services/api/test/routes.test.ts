@@ -264,6 +264,10 @@ describe('api timeline, incidents, top, series', () => {
       db.body.entries.map((e) => e.reason),
       ['Killing', 'Started'],
     );
+    // No since: the range starts at the object's first Event (to the minute), not 1970, and the step fits it.
+    const first = Date.parse(db.body.entries[0]?.time ?? '');
+    assert.equal(Date.parse(db.body.range.since), first - (first % 60_000));
+    assert.notEqual(db.body.step, '1d');
     const node = await both<Timeline>('/api/v1/timeline/node/_/node-2');
     assert.deepEqual(
       node.body.entries.map((e) => e.reason),
