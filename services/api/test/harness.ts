@@ -1,6 +1,7 @@
 // Test harness: one chdb data directory, served both embedded (read-only ChdbStore connections of this process)
 // and over HTTP (tools/chdb-http in this process, read by HttpStore), so every route can be asked of both
 // backends on the very same data and the answers compared.
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { buildApp, type Subscription } from '../src/app.ts';
 import { sha256Hex, TokenStore } from '../src/auth.ts';
+import type { EventItem, EventPage } from '../src/schemas.ts';
 import { routeSettings, sqlSettings } from '../src/sql.ts';
 
 export const TOKENS = {
@@ -144,4 +146,27 @@ export async function sql<T = unknown>(
     payload: JSON.stringify(params ? { query, params } : { query }),
   });
   return { status: r.statusCode, body: r.json() as T };
+}
+
+/** Every item of a listing, page by page through its cursors (`onPage` runs between pages). */
+export async function walk(
+  b: Backend,
+  query: string,
+  limit: number,
+  onPage?: (n: number) => Promise<void>,
+): Promise<EventItem[]> {
+  const items: EventItem[] = [];
+  let cursor: string | null = null;
+  for (let n = 0; n < 1000; n++) {
+    const r: { status: number; body: EventPage } = await get<EventPage>(
+      b.app,
+      `/api/v1/events?${query}&limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    items.push(...r.body.items);
+    cursor = r.body.nextCursor;
+    if (!cursor) return items;
+    await onPage?.(n);
+  }
+  throw new Error('too many pages');
 }

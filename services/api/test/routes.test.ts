@@ -13,7 +13,7 @@ import type {
   Top,
 } from '../src/schemas.ts';
 import { fixture, HOUR, MIN } from './fixture.ts';
-import { type Backend, get, type Harness, startHarness, TOKENS, writeEvents, writeIncidents } from './harness.ts';
+import { type Backend, get, type Harness, startHarness, TOKENS, walk, writeEvents, writeIncidents } from './harness.ts';
 
 let h: Harness;
 const NOW = Date.now();
@@ -60,28 +60,6 @@ async function both<T>(url: string, token = TOKENS.read): Promise<{ status: numb
   const [a, b] = await Promise.all(h.backends.map((x) => get<T>(x.app, url, token)));
   assert.deepEqual(b, a, `the backends answer ${url} differently`);
   return a as { status: number; body: T };
-}
-
-async function walk(
-  b: Backend,
-  query: string,
-  limit: number,
-  onPage?: (n: number) => Promise<void>,
-): Promise<EventItem[]> {
-  const items: EventItem[] = [];
-  let cursor: string | null = null;
-  for (let n = 0; n < 1000; n++) {
-    const r: { status: number; body: EventPage } = await get<EventPage>(
-      b.app,
-      `/api/v1/events?${query}&limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
-    );
-    assert.equal(r.status, 200, JSON.stringify(r.body));
-    items.push(...r.body.items);
-    cursor = r.body.nextCursor;
-    if (!cursor) return items;
-    await onPage?.(n);
-  }
-  throw new Error('too many pages');
 }
 
 describe('api events', () => {

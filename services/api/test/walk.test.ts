@@ -1,9 +1,9 @@
 // Cursor pagination while rows are written: the walk is the listing as of its first page, on both backends.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { EventItem, EventPage } from '../src/schemas.ts';
+import type { EventItem } from '../src/schemas.ts';
 import { fixture, HOUR, payload } from './fixture.ts';
-import { type Backend, get, type Harness, startHarness, writeEvents } from './harness.ts';
+import { type Harness, startHarness, walk, writeEvents } from './harness.ts';
 
 let h: Harness;
 const base = Math.floor((Date.now() - 48 * HOUR) / HOUR) * HOUR;
@@ -13,28 +13,6 @@ before(async () => {
   await writeEvents(h.writer, fixture(base).events);
 });
 after(async () => h?.close());
-
-async function walk(
-  b: Backend,
-  query: string,
-  limit: number,
-  onPage?: (n: number) => Promise<void>,
-): Promise<EventItem[]> {
-  const items: EventItem[] = [];
-  let cursor: string | null = null;
-  for (let n = 0; n < 1000; n++) {
-    const r: { status: number; body: EventPage } = await get<EventPage>(
-      b.app,
-      `/api/v1/events?${query}&limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
-    );
-    assert.equal(r.status, 200, JSON.stringify(r.body));
-    items.push(...r.body.items);
-    cursor = r.body.nextCursor;
-    if (!cursor) return items;
-    await onPage?.(n);
-  }
-  throw new Error('too many pages');
-}
 
 test('events - a cursor walk stays stable while rows are written: no Event twice, no unchanged one skipped, order kept', async () => {
   let rv = 900_000;
