@@ -4,8 +4,8 @@
 // truth): each child gets one signal, in that order. A second Ctrl-C stops both at once. The demo keeps to its own
 // subject root (`kecdemo`) and stream prefix (`DEMO_`), so it never claims the subjects of a real kec on the same
 // NATS; its streams, KV bucket, Redis keys and data dir are reset at start. Env: KEC_DEMO_ROOT / KEC_DEMO_PREFIX /
-// KEC_DEMO_REDIS_PREFIX / KEC_DEMO_DATA_DIR / KEC_DEMO_RATE / KEC_DEMO_SPEED (the test sets some), KEC_METRICS_PORT (9464) and
-// KEC_SQL_PORT (9465).
+// KEC_DEMO_REDIS_PREFIX / KEC_DEMO_DATA_DIR / KEC_DEMO_RATE / KEC_DEMO_SPEED (the test sets some), KEC_METRICS_PORT (9464),
+// KEC_API_PORT (8080, what the printed kec lines talk to) and KEC_SQL_PORT (9465).
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type AlertmanagerProcess, startAlertmanager } from '@kec/notify';
@@ -126,14 +126,17 @@ kec.child.stderr?.pipe(process.stderr);
 let stopping = false;
 let readyAt = 0;
 /** One line on how the stored events' objects were found (hit, tombstone, fetched, inferred, miss, unavailable). */
-async function sayCoverage(): Promise<void> {
+async function sayCoverage(atStop = false): Promise<void> {
   const c = await enrichmentCoverage(kec.sqlPort).catch(() => undefined);
-  if (c && !stopping) say(`enrichment after ${Math.round((Date.now() - readyAt) / 1000)} s: ${formatCoverage(c)}`);
+  if (c && (atStop || !stopping)) {
+    say(`enrichment after ${Math.round((Date.now() - readyAt) / 1000)} s: ${formatCoverage(c)}`);
+  }
 }
 async function stop(reason: string): Promise<never> {
   if (stopping) return new Promise<never>(() => {});
-  if (readyAt > 0) await sayCoverage();
+  // stopping first: a second Ctrl-C (or kec exiting) during the coverage query below must stop now, not drain twice
   stopping = true;
+  if (readyAt > 0) await sayCoverage(true);
   say(`\n${reason}: draining kec, then kube-sim`);
   const kecCode = await kec.stop('SIGTERM', 40_000);
   // kube-sim drains its queued writes and writes its ground truth: on a loaded machine that can take a while.
