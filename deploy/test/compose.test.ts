@@ -157,16 +157,9 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  test('mounted files exist in the repository and named volumes are declared', (t) => {
-    // deploy/grafana's provisioning and dashboards arrive in their own change (issue 15's Grafana part); until they
-    // are in the tree, only their mounts may be missing, and the test says so.
-    const grafanaPending = !existsSync(join(ROOT, 'deploy', 'grafana', 'provisioning'));
+  test('mounted files exist in the repository and named volumes are declared', () => {
     for (const [name, s] of services) {
       for (const { host } of binds(s)) {
-        if (grafanaPending && host.startsWith(join(ROOT, 'deploy', 'grafana', ''))) {
-          t.diagnostic(`${name} mounts ${host}: not in the tree yet (deploy/grafana provisioning pending)`);
-          continue;
-        }
         assert.ok(existsSync(host), `${name} mounts ${host}, which exists`);
       }
       for (const v of s.volumes ?? []) {
@@ -182,8 +175,7 @@ describe('docker-compose.yml', () => {
     const home = grafana.environment?.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH as string;
     const dir = binds(grafana).find((b) => home.startsWith(`${b.target}/`));
     assert.ok(dir, `${home} is inside a mounted directory`);
-    const dashboards = join(ROOT, 'deploy', 'grafana', 'dashboards');
-    if (existsSync(dashboards)) assert.ok(existsSync(join(dir.host, home.slice(dir.target.length))), home);
+    assert.ok(existsSync(join(dir.host, home.slice(dir.target.length))), home);
   });
 
   test('published ports do not collide', () => {
@@ -217,7 +209,7 @@ describe('docker-compose.yml', () => {
       }
     }
     // ClickHouse's users file reads its passwords from variables the service sets.
-    const users = readFileSync(join(ROOT, 'deploy', 'compose', 'clickhouse-users.xml'), 'utf8');
+    const users = readFileSync(join(ROOT, 'deploy', 'clickhouse', 'kec-users.xml'), 'utf8');
     for (const [, v] of users.matchAll(/from_env="([A-Z_]+)"/g)) {
       assert.ok(compose.services.clickhouse?.environment?.[v as string], `clickhouse sets ${v}`);
     }
