@@ -301,7 +301,7 @@ try {
     300_000,
   ).catch(() => say('  (the alerter did not see every storm event within 300 s)'));
   const consumedMs = Date.now() - s0;
-  // What the storm's groups notify within two more group intervals (5 s) after the last event was consumed.
+  // What the storm's groups notify within two group intervals (2 x 5 s) plus 2 s after the last event was consumed.
   await new Promise((r) => setTimeout(r, 12_000));
   const stormNotes = received.filter((r) => r.alertname !== 'BenchProbe').length - stormBefore;
   say(

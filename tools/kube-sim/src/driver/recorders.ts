@@ -171,7 +171,7 @@ export class EventSink {
   eventDependency(plannedUid: string): () => Promise<unknown> | undefined {
     const deletion = this.#deleting.get(plannedUid);
     return () => {
-      const created = this.#pending.get(plannedUid);
+      const created = this.ready(plannedUid);
       return created && deletion ? Promise.all([created, deletion]) : (created ?? deletion);
     };
   }
