@@ -506,6 +506,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   );
 
   // ---- watch (SSE)
+  // Open streams, ended when the app starts closing: preClose, since close() waits for open connections before its
+  // onClose hooks run; hooks cannot be added once the app runs, so one hook serves every stream.
+  const openStreams = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const close of openStreams) close();
+  });
   app.get(
     `${v1}/watch`,
     {
@@ -561,12 +567,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       const end = () => {
         clearInterval(keepAlive);
         for (const s of subs) s.unsubscribe();
+        openStreams.delete(close);
       };
-      req.raw.on('close', end);
-      app.addHook('onClose', async () => {
+      const close = () => {
         end();
         reply.raw.end();
-      });
+      };
+      openStreams.add(close);
+      req.raw.on('close', end);
     },
   );
 

@@ -17,12 +17,11 @@ let nc: NatsConnection;
 let app: FastifyInstance;
 let url = '';
 
-before(async () => {
-  nc = await connect({ servers: process.env['KEC_NATS_URL'] ?? 'nats://127.0.0.1:4222' });
-  const none = (): Store => {
-    throw new UnavailableError('no store in this test');
-  };
-  app = await buildApp({
+const none = (): Store => {
+  throw new UnavailableError('no store in this test');
+};
+const build = () =>
+  buildApp({
     logger: pino({ level: 'silent' }),
     store: none,
     sqlStore: none,
@@ -36,6 +35,10 @@ before(async () => {
     },
     keepAliveMs: 200,
   });
+
+before(async () => {
+  nc = await connect({ servers: process.env['KEC_NATS_URL'] ?? 'nats://127.0.0.1:4222' });
+  app = await build();
   url = await app.listen({ host: '127.0.0.1', port: 0 });
 });
 after(async () => {
@@ -82,4 +85,26 @@ test('watch - SSE frames of matching events and incidents only, as EventItems', 
   assert.equal(data.event.source, 'kubelet, node-1');
   const unauth = await fetch(`${url}/api/v1/watch`);
   assert.equal(unauth.status, 401);
+});
+
+test('watch - closing the app ends its open streams', async () => {
+  const own = await build();
+  const ownUrl = await own.listen({ host: '127.0.0.1', port: 0 });
+  const res = await fetch(`${ownUrl}/api/v1/watch`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  assert.equal(res.status, 200);
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const first = await reader.read();
+  assert.match(Buffer.from(first.value ?? []).toString('utf8'), /: watching/);
+  const closed = own.close();
+  // Closing ends the stream (keepalives stop, reads reach done) well within the deadline, and close() then returns.
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const r = await Promise.race([
+      reader.read(),
+      new Promise<'late'>((res) => setTimeout(() => res('late'), Math.max(0, deadline - Date.now()))),
+    ]);
+    assert.notEqual(r, 'late', 'the stream was still open 5 s after app.close()');
+    if (r !== 'late' && r.done) break;
+  }
+  await closed;
 });
