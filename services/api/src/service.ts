@@ -2,6 +2,7 @@
 // that holds the store (it opens its own read-only chdb connections on the same directory); against a ClickHouse
 // server (KEC_CLICKHOUSE_URL) any number of replicas can run.
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Bus, connectBus, natsSecurity } from '@kec/bus';
 import { ConfigError, loadConfig } from '@kec/config';
 import type { RunningService, ServiceContext, ServiceDefinition } from '@kec/runtime';
@@ -15,19 +16,9 @@ import { routeSettings, sqlSettings } from './sql.ts';
 
 const LOOPBACK = /^(?:127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        resolve();
-      },
-      { once: true },
-    );
-  });
-}
+/** Waits ms or until the signal aborts (node's timer removes its abort listener, so retries do not pile them up). */
+const abortableSleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  sleep(ms, undefined, { signal }).catch(() => undefined);
 
 export const apiService: ServiceDefinition = {
   name: 'api',

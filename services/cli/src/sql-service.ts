@@ -8,6 +8,7 @@
 //               503 while the store is not open
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError, runSql, sqlSettings } from '@kec/api';
 import { defineConfig, loadConfig } from '@kec/config';
 import type { RunningService, ServiceContext, ServiceDefinition } from '@kec/runtime';
@@ -102,13 +103,7 @@ export const sqlService: ServiceDefinition = {
           // At start the embedded store is the writer's until it has migrated: a short wait is normal, a long one not.
           if (attempt === 1) log.info({ err: (err as Error).message }, 'sql: waiting for the store');
           else if (attempt === 30) log.warn({ err }, 'sql: the store has not opened for 30 s; retrying');
-          await new Promise<void>((r) => {
-            const t = setTimeout(r, 1000);
-            ctx.signal.addEventListener('abort', () => {
-              clearTimeout(t);
-              r();
-            });
-          });
+          await sleep(1000, undefined, { signal: ctx.signal }).catch(() => undefined);
         }
       }
     })();
