@@ -5,7 +5,6 @@ import { EnrichmentSchema } from '@kec/cache';
 import { KecEventProperties } from '@kec/model';
 import { CategorySchema, SeveritySchema } from '@kec/rules';
 import Type from 'typebox';
-import { Compile } from 'typebox/compile';
 
 const StringMap = Type.Record(Type.String(), Type.String());
 
@@ -122,7 +121,3 @@ export const PatternPayloadSchema = Type.Object(
     additionalProperties: false,
   },
 );
-
-export const EventsPayloadStrictValidator = Compile(EventsPayloadSchema);
-export const IncidentPayloadStrictValidator = Compile(IncidentPayloadSchema);
-export const PatternPayloadStrictValidator = Compile(PatternPayloadSchema);

@@ -12,14 +12,7 @@ import { CorrelatorState } from './state.ts';
 
 export type { CorrelatorConfig } from './config.ts';
 export { correlatorConfig } from './config.ts';
-export {
-  EventsPayloadSchema,
-  EventsPayloadStrictValidator,
-  IncidentPayloadSchema,
-  IncidentPayloadStrictValidator,
-  PatternPayloadSchema,
-  PatternPayloadStrictValidator,
-} from './contract.ts';
+export { EventsPayloadSchema, IncidentPayloadSchema, PatternPayloadSchema } from './contract.ts';
 export type {
   CorrelatorOptions,
   EventPayload,
