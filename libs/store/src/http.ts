@@ -152,7 +152,7 @@ export class HttpStore implements Store {
       const dropped: string[] = [];
       for (const table of [store.#insertSettings, store.#querySettings]) {
         for (const k of Object.keys(table)) {
-          if (!known.has(k) && !required.includes(k)) {
+          if (!known.has(k)) {
             delete table[k];
             dropped.push(k);
           }

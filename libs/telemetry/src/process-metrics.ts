@@ -37,9 +37,9 @@ export function registerProcessMetrics(meter: Meter): () => void {
   const collect = (result: BatchObservableResult): void => {
     const usage = process.cpuUsage();
     result.observe(cpu, (usage.user + usage.system) / 1e6);
-    result.observe(rss, process.memoryUsage.rss());
-    result.observe(start, startSeconds);
     const mem = process.memoryUsage();
+    result.observe(rss, mem.rss);
+    result.observe(start, startSeconds);
     result.observe(heap, mem.heapUsed);
     result.observe(heapTotal, mem.heapTotal);
     result.observe(external, mem.external);

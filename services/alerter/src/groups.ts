@@ -158,7 +158,7 @@ export function planGroup(g: GroupView | undefined, prev: GroupState | undefined
   const interval = g.route.timing.groupIntervalMs;
   let repeat = g.route.timing.repeatIntervalMs;
   if (o.receiver?.resendIntervalMs) repeat = Math.min(repeat, o.receiver.resendIntervalMs);
-  // Alertmanager checks repeat_interval on group_interval ticks (so it rounds up to a multiple of the interval).
+  // repeat_interval is checked on every engine tick once nextFlushAt has passed (no rounding to group_interval).
   const repeatDue = firing.length > 0 && prev.lastNotifiedAt > 0 && now - prev.lastNotifiedAt >= repeat;
   if (!changed && !repeatDue) {
     if (firing.length === 0 && now - Math.max(prev.lastNotifiedAt, prev.firstAt) >= o.idleMs) return { kind: 'delete' };

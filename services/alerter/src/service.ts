@@ -20,7 +20,12 @@ import {
   sumWindows,
 } from '@kec/bus';
 import { loadConfig } from '@kec/config';
-import { type NotificationSender, notificationsStreamSpec, startNotificationSender } from '@kec/notify';
+import {
+  NOTIFICATIONS_STREAM,
+  type NotificationSender,
+  notificationsStreamSpec,
+  startNotificationSender,
+} from '@kec/notify';
 import type { RunningService, ServiceContext, ServiceDefinition } from '@kec/runtime';
 import { nanos } from '@nats-io/transport-node';
 import type { Validator } from 'typebox/compile';
@@ -195,7 +200,7 @@ export const alerterService: ServiceDefinition = {
         sender = await startNotificationSender({
           bus,
           receivers: [...rules.receivers.values()],
-          stream: `${cfg.streamPrefix}KEC_NOTIFICATIONS`,
+          stream: `${cfg.streamPrefix}${NOTIFICATIONS_STREAM}`,
           logger: log,
           meter: ctx.meter,
           deliveredKv: await openKv(bus, cfg.deliveredBucket, { ttlMs: 7 * 86_400_000, replicas }),

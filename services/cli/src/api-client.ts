@@ -60,7 +60,7 @@ export function readKecConfig(path: string): KecConfigFile {
   return { ...(server ? { server } : {}), ...(token ? { token } : {}) };
 }
 
-/** Flag, then env, then ~/.kec/config (or KEC_CONFIG_DIR/config), then the default. */
+/** Flag, then env, then ~/.kec/config (or KEC_CLI_CONFIG_DIR/config), then the default. */
 export function resolveTarget(flagServer: string | undefined, env: Record<string, string | undefined>): ApiTarget {
   const file = join(env['KEC_CLI_CONFIG_DIR'] || join(env['HOME'] || homedir(), '.kec'), 'config');
   const cfg = readKecConfig(file);

@@ -19,7 +19,7 @@ export interface EnricherMetrics {
   /** Seconds from the watcher's observedAt to the enriched publish ack. */
   lag: Histogram;
   batchDuration: Histogram;
-  /** Filler: full resyncs, by reason (initial, redis-lost, marker-replaced). */
+  /** Filler: full resyncs, by reason (initial, redis-lost, marker-replaced, informer-failed). */
   resyncs: Counter;
   /** Filler: objects written (live) and tombstoned, by kind and op. */
   writes: Counter;
