@@ -156,18 +156,30 @@ export class ScenarioContext {
     return got;
   }
 
+  /**
+   * `writes`: what of the workload the scenario changes ('replicas' for a scale or a rollout, 'hpa' for its
+   * HorizontalPodAutoscaler). When scenarios overlap, one writer of each at a time: a Deployment has one template and one
+   * replica count, so two rollouts at once, or a scale-out while the HPA rescales, are one story in Kubernetes, not two
+   * (the deployment controller would write "from 3 to 5" and then "from 5 to 8", never two scale-ups from 3).
+   */
   takeWorkload(
     kind: WorkloadModel['kind'] | WorkloadModel['kind'][],
     filter: (w: WorkloadModel) => boolean = () => true,
+    writes: readonly ('replicas' | 'hpa')[] = [],
   ): WorkloadModel | undefined {
     const kinds = Array.isArray(kind) ? kind : [kind];
     if (this.overlap) {
       const free = this.cluster.workloads.filter(
-        (w) => kinds.includes(w.kind) && !this.busy.has(this.#mine(w.uid)) && filter(w),
+        (w) =>
+          kinds.includes(w.kind) &&
+          !this.busy.has(this.#mine(w.uid)) &&
+          writes.every((x) => !this.busy.has(`${x}\0${w.uid}`)) &&
+          filter(w),
       );
       if (free.length === 0) return undefined;
       const w = this.rng.pick(this.#preferShared(free));
       this.hold(this.#mine(w.uid));
+      for (const x of writes) this.hold(`${x}\0${w.uid}`);
       for (const p of w.pods) if (!this.busy.has(p.uid)) this.hold(p.uid);
       return w;
     }

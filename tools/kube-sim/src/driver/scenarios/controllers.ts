@@ -209,7 +209,7 @@ function hpaRef(ctx: ScenarioContext, w: WorkloadModel) {
 
 /** The HPA scales a Deployment out on CPU. */
 export async function hpaRescale(ctx: ScenarioContext): Promise<void> {
-  const w = ctx.takeWorkload('Deployment', (d) => d.namespace !== 'kube-system' && !!d.replicaSet);
+  const w = ctx.takeWorkload('Deployment', (d) => d.namespace !== 'kube-system' && !!d.replicaSet, ['replicas', 'hpa']);
   if (!w?.replicaSet) return;
   const rs = w.replicaSet;
   const from = w.pods.filter((p) => p.phase === 'Running').length;
@@ -277,7 +277,7 @@ export async function hpaRescale(ctx: ScenarioContext): Promise<void> {
 
 /** metrics-server is unavailable: the HPA cannot read CPU and reports it every sync (15 s). */
 export async function hpaMetrics(ctx: ScenarioContext): Promise<void> {
-  const w = ctx.takeWorkload('Deployment', (d) => d.namespace !== 'kube-system');
+  const w = ctx.takeWorkload('Deployment', (d) => d.namespace !== 'kube-system', ['hpa']);
   if (!w) return;
   const inc = ctx.open(`HPA ${w.namespace}/${w.name} cannot get cpu metrics`, w.namespace);
   const href = hpaRef(ctx, w);

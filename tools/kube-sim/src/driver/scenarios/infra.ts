@@ -5,13 +5,14 @@ import { cond, healthyNodeConditions, type NodeModel, type PodModel } from '../c
 import type { ScenarioContext } from '../context.ts';
 import { CONTENT_STRATEGIC_MERGE_PATCH } from '../http.ts';
 import { autoscaler, containerFieldPath, controllers, failedScheduling, kubelet, npd, scheduler } from '../messages.ts';
+import { restartContainer } from './workload.ts';
 
 const W = 'Warning';
 const N = 'Normal';
 
 /** A Deployment scales out beyond the cluster's free CPU; the autoscaler adds a node (or cannot). */
 async function schedulingImpl(ctx: ScenarioContext, scaleUp: boolean): Promise<void> {
-  const w = ctx.takeWorkload('Deployment', (d) => d.namespace !== 'kube-system' && !!d.replicaSet);
+  const w = ctx.takeWorkload('Deployment', (d) => d.namespace !== 'kube-system' && !!d.replicaSet, ['replicas']);
   if (!w?.replicaSet) return;
   const rs = w.replicaSet;
   const extra = ctx.rng.int(2, 4);
@@ -35,6 +36,7 @@ async function schedulingImpl(ctx: ScenarioContext, scaleUp: boolean): Promise<v
       labels,
     );
     pending.push(pod);
+    w.pods.push(pod); // the Deployment's replicas: its scale-down counts them ("from 7 to 3", not "from 3 to -1")
     ctx.c
       .controller('replicaset-controller')
       .event(rsRef, N, 'SuccessfulCreate', controllers.createdPod(pod.name), inc.tag);
@@ -302,11 +304,13 @@ export async function nodeFailure(ctx: ScenarioContext): Promise<void> {
     ctx.replacePod(p, healthy, inc.tag);
     await ctx.wait(1_000);
   }
-  // The node comes back (instance rebooted): kubelet reports Ready, the taints go.
+  // The node comes back (instance rebooted): kubelet reports Ready, the taints go, and kubelet starts the containers
+  // of the pods still bound to the node again (the DaemonSet pods, which tolerate unreachable).
   await ctx.wait(ctx.rng.int(120_000, 600_000));
   if (!ctx.alive) return;
   k.event(kref, N, 'Starting', 'Starting kubelet.', inc.tag);
   k.event(kref, N, 'NodeReady', kubelet.nodeStatus(node.name, 'NodeReady'), inc.tag);
+  for (const p of remaining) if (p.phase === 'Running' && p.node === node.name) restartContainer(ctx, p, inc.tag);
   ctx.sink.writeObject(
     'PATCH',
     `/api/v1/nodes/${node.name}/status`,

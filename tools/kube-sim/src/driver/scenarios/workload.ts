@@ -166,7 +166,7 @@ export async function probeFailures(ctx: ScenarioContext): Promise<void> {
 
 /** A Deployment rolls to a new image; with `badImage` the new pods cannot pull it. */
 async function rolloutImpl(ctx: ScenarioContext, badImage: boolean): Promise<void> {
-  const w = ctx.takeWorkload('Deployment', (d) => d.replicas >= 2 && d.namespace !== 'kube-system');
+  const w = ctx.takeWorkload('Deployment', (d) => d.replicas >= 2 && d.namespace !== 'kube-system', ['replicas']);
   if (!w?.replicaSet) return;
   const [repo, tag = 'latest'] = splitImage(w.image);
   const newTag = badImage ? `${tag}-rc${ctx.rng.int(1, 9)}` : bumpTag(tag);
