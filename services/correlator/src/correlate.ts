@@ -94,55 +94,166 @@ export function creationOrder(resourceVersion: string, name: string, uid: string
   return `b${BigInt(`0x${m[1]}`).toString().padStart(20, '0')}`;
 }
 
-/** An index key: `own` keys are registered with the event's incident; `find: false` keys are not looked up. */
+/**
+ * An index key: `own` keys are registered with the event's incident; `find: false` keys are not looked up. `window`
+ * scales the join window for this key's lookups: a precise causal key (the reversal of a scale-up, a controller's
+ * event naming the pod, an HPA's earlier rescale) reaches further than a shared one (a Deployment's steps, a node's
+ * victims' follow-ups).
+ */
 export interface IncidentKey {
   key: string;
   own: boolean;
   find?: boolean;
+  window?: number;
 }
 
-/** The index keys of an event, in lookup order: node links first, then the object, then its workload. */
+/** Join-window factors: a named causal link (2 x the window), steps of one change (1/6: 2.5 min by default). */
+export const LONG = 2;
+export const SHORT = 1 / 6;
+
+/** Controller objects: their follow-ups name the object they concern (a pod, a Job), which is the link. */
+const CONTROLLERS = new Set([
+  'Deployment',
+  'ReplicaSet',
+  'ReplicationController',
+  'StatefulSet',
+  'DaemonSet',
+  'CronJob',
+]);
+/** A node (re)joining the cluster: kubelet's Starting/NodeReady and the node controller's RegisteredNode. */
+const NODE_JOINS = new Set(['Starting', 'NodeReady', 'RegisteredNode']);
+// deployment controller: "Scaled up replica set X from 1 to 3" (and the older "Scaled up replica set X to 3 from 1",
+// "Scaled up replica set X to 3")
+const SCALED = /^Scaled (up|down) replica set (\S+) (?:from (\d+) to (-?\d+)|to (-?\d+)(?: from (\d+))?)$/;
+const NEW_SIZE = /^New size: (\d+); reason: /;
+
+/** A ScalingReplicaSet's ReplicaSet, direction and sizes. */
+export function scaledReplicaSet(note: string): { up: boolean; rs: string; from?: number; to: number } | undefined {
+  const m = SCALED.exec(note.trim());
+  if (!m?.[2]) return undefined;
+  const from = m[3] ?? m[6];
+  return {
+    up: m[1] === 'up',
+    rs: m[2],
+    to: Number(m[4] ?? m[5]),
+    ...(from !== undefined ? { from: Number(from) } : {}),
+  };
+}
+
+/**
+ * The index keys of an event, in lookup order. Causal links, not shared keys: an event looks up what could have
+ * caused it or what it continues (its own object, the pod or Job a controller names, the node of a pod that went
+ * away, the scale-up a scale-down reverses), and a workload only for the same kind of problem.
+ */
 export function incidentKeys(e: EnrichedEvent, c: Classification): IncidentKey[] {
   const r = e.regarding;
   const ns = r.namespace || (r.kind === 'Node' ? '' : e.namespace);
   const keys: IncidentKey[] = [];
   const en = e.enrichment;
   if (r.kind === 'Node') {
+    // node-problem-detector's own conditions (kernel, filesystem, runtime) are another detector's findings: they make
+    // their own incident on the node, apart from kubelet's pressure and the node controller's NotReady
+    if (c.ruleId.startsWith('npd-')) return [{ key: `n:${r.name}#npd`, own: true }];
     keys.push({ key: `n:${r.name}`, own: true });
+    // a node that joins while the cluster autoscaler scales up is that scale-up's node
+    if (NODE_JOINS.has(e.reason)) keys.push({ key: 'ca:scale-up', own: false });
     return keys;
   }
-  if (c.linkNode) {
-    const node = en.node?.name || en.pod?.nodeName;
-    if (node) keys.push({ key: `n:${node}`, own: false });
-  }
-  keys.push({ key: `o:${objName(r.kind, ns, r.name)}`, own: true });
-  // A healthy follow-up (Scheduled, Pulled, Created, Started, Killing...) joins only through its own object: sharing a
-  // workload is not a cause. The causal link to the pods it concerns comes from the controller's own event: a
-  // SuccessfulCreate/SuccessfulDelete naming a pod (or a Job) joins through the workload and registers that pod, so the
-  // replacement of an evicted or failed pod, and its follow-ups, join the incident within the window.
-  const followUp = c.incident === 'join' && c.severity === 'info' && !c.linkNode;
-  const named = followUp ? controllerNamed(e) : undefined;
-  if (followUp && !named) {
-    // a Job's pods are its attempts: their follow-ups belong to the Job's own incident (BackoffLimitExceeded)
-    const owner = en.owners[0];
-    if (r.kind === 'Pod' && owner?.kind === 'Job')
-      keys.push({ key: `o:${objName('Job', ns, owner.name)}`, own: false });
-    return keys;
-  }
+  const self = `o:${objName(r.kind, ns, r.name)}`;
   // The workload is the enricher's: seen (hit, tombstone, fetched) or read from the object's name (inferred).
   let w = en.workload ? `w:${en.workload.kind}/${ns}/${en.workload.name}` : undefined;
   // The HPA's scale target: HorizontalPodAutoscaler events are about the HPA, named after its Deployment by convention.
   if (!w && r.kind === 'HorizontalPodAutoscaler') w = `w:Deployment/${ns}/${r.name}`;
   if (!w && ['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob'].includes(r.kind)) w = `w:${r.kind}/${ns}/${r.name}`;
-  if (w && r.kind === 'Pod') {
+  const followUp = c.incident === 'join' && c.severity === 'info' && !c.linkNode;
+
+  if (r.kind === 'Pod') {
+    if (followUp) {
+      // A healthy follow-up (Scheduled, Pulled, Created, Started, Killing...) joins only through its own pod: sharing a
+      // workload is not a cause. A pod its node's failure touched (NotReady, evicted) links its follow-ups only just
+      // after: a container restarting minutes later on the recovered node is routine.
+      keys.push({ key: self, own: true });
+      keys.push({ key: `${self}#node`, own: false, window: SHORT });
+      // a Job's pods are its attempts: their follow-ups belong to the Job's own incident (BackoffLimitExceeded)
+      const owner = en.owners[0];
+      if (owner?.kind === 'Job') keys.push({ key: `o:${objName('Job', ns, owner.name)}`, own: false });
+      if (e.reason === 'TriggeredScaleUp') keys.push({ key: 'ca:scale-up', own: true, find: false });
+      return keys;
+    }
+    if (c.linkNode) {
+      // Pods that go away (evicted, preempted, NotReady) join their node's incident, register their own key for the
+      // follow-ups just after, and the plain workload key, unlooked-up, so the controller's replacement of them
+      // (SuccessfulCreate through the workload) finds their incident.
+      const node = en.node?.name || en.pod?.nodeName;
+      if (node) keys.push({ key: `n:${node}`, own: false });
+      keys.push({ key: `${self}#node`, own: true });
+      if (w) keys.push({ key: `${w}#${c.category}`, own: true }, { key: w, own: true, find: false });
+      return keys;
+    }
     // A pod's problem joins its workload's other pods only for the same kind of problem (pull failures or pending
-    // pods across a rollout or scale-out), not another pod's different problem. Pods that go away (evicted,
-    // preempted, NotReady: the rules with linkNode) register the plain workload key, unlooked-up, so the
-    // controller's replacement of them (SuccessfulCreate through the workload) finds their incident.
-    keys.push({ key: `${w}#${c.category}`, own: true });
-    if (c.linkNode) keys.push({ key: w, own: true, find: false });
-  } else if (w) keys.push({ key: w, own: true });
-  if (named) keys.push({ key: `o:${objName(named.kind, ns, named.name)}`, own: true });
+    // pods across a rollout or scale-out), not another pod's different problem.
+    keys.push({ key: self, own: true });
+    if (w) keys.push({ key: `${w}#${c.category}`, own: true });
+    if (e.reason === 'TriggeredScaleUp') keys.push({ key: 'ca:scale-up', own: true, find: false });
+    return keys;
+  }
+
+  if (r.kind === 'Deployment' && e.reason === 'ScalingReplicaSet') {
+    const s = scaledReplicaSet(e.note);
+    if (s) {
+      const rs = `o:${objName('ReplicaSet', ns, s.rs)}`;
+      // a scale-down reverses the scale-up to its `from` (an HPA's or someone's scale-out, a rollout undone)
+      if (!s.up && s.from !== undefined) keys.push({ key: `${rs}#size:${s.from}`, own: false, window: LONG });
+      // a scale-up to the size an HPA just decided is that rescale
+      if (s.up && w) keys.push({ key: `${w}#size:${s.to}`, own: false });
+      // a scale-up's new pods may go pending or fail to pull their image: those problems of the workload's pods,
+      // just before (events of different controllers arrive in any order) or after, are its consequence
+      if (s.up && w)
+        keys.push(
+          { key: `${w}#scheduling`, own: true, window: SHORT },
+          { key: `${w}#image`, own: true, window: SHORT },
+        );
+      // the steps of one change (a rollout scales the new ReplicaSet up and the old one down, step by step)
+      if (w) keys.push({ key: w, own: true, window: SHORT });
+      keys.push({ key: `${rs}#size:${s.to}`, own: true, find: false }, { key: self, own: true, find: false });
+      return keys;
+    }
+  }
+  if (r.kind === 'HorizontalPodAutoscaler' && e.reason === 'SuccessfulRescale') {
+    // an HPA's rescale continues its earlier rescale (the scale-back after the load drops, minutes later), and its new
+    // size is what the Deployment's scale-up to that size follows
+    keys.push({ key: `${self}#rescale`, own: true, window: LONG });
+    const size = NEW_SIZE.exec(e.note.trim())?.[1];
+    if (w && size) keys.push({ key: `${w}#size:${size}`, own: true, find: false });
+    if (w) keys.push({ key: w, own: true, find: false });
+    return keys;
+  }
+
+  const named = followUp ? controllerNamed(e) : undefined;
+  if (followUp && (CONTROLLERS.has(r.kind) || r.kind === 'Job')) {
+    // A controller's healthy event is about the pod or Job it names, not about the controller: its own object key
+    // (a CronJob, a ReplicaSet) would join every run or every replica to an incident of one of them.
+    keys.push({ key: self, own: true, find: r.kind === 'Job' });
+    if (!named) return keys;
+    const target = `o:${objName(named.kind, ns, named.name)}`;
+    if (named.kind === 'Pod') {
+      // the pod's own incident first (a pending or failing pod the controller deletes), then: a Job's pod is its
+      // attempt; another controller's new pod replaces one that went away (through the workload key)
+      keys.push({ key: target, own: true, window: LONG });
+      if (r.kind !== 'Job' && w) keys.push({ key: w, own: true });
+      return keys;
+    }
+    // a CronJob's Job: the failed one it saw finish joins that Job's incident; creating or deleting a scheduled run
+    // is routine (a run is not caused by the one before)
+    keys.push({ key: target, own: true, find: e.reason === 'SawCompletedJob', window: LONG });
+    return keys;
+  }
+
+  keys.push({ key: self, own: true });
+  if (followUp) return keys;
+  // Another object's problem (a Job's BackoffLimitExceeded, an HPA that cannot read metrics) joins its workload only
+  // for the same kind of problem; a change (a scale, a rollout) joins the workload's own changes.
+  if (w) keys.push({ key: severityRank(c.severity) >= 1 ? `${w}#${c.category}` : w, own: true });
   return keys;
 }
 

@@ -81,13 +81,21 @@ end
 redis.call('EXPIRE', occ, occTtl)
 
 -- 2. incident: the uid's own incident while open, else the first open incident of the keys in order, else open one
-local function usable(id)
+local function usable(id, win)
   if not id then return false end
+  win = win or windowMs
   local ih = prefix .. 'inc:' .. id
   local st = redis.call('HMGET', ih, 'state', 'first', 'last')
   if st[1] ~= 'open' then return false end
   local f, l = tonumber(st[2]), tonumber(st[3])
-  return evMs <= l + windowMs and evMs >= f - windowMs
+  return evMs <= l + win and evMs >= f - win
+end
+-- per key: its flag ('0' look up, '1' look up and register, '2' register only) and join window ('F:ms', default windowMs)
+local flags, wins = {}, {}
+for i = 1, nkeys do
+  local f, w = string.match(ARGV[13 + i], '^(%d):?(%d*)$')
+  flags[i] = f
+  wins[i] = tonumber(w) or windowMs
 end
 local id = nil
 local prev = redis.call('HGET', occ, 'inc')
@@ -97,9 +105,9 @@ if not id and mode ~= 'none' and not deleted then
   for i = 1, nkeys do
     -- an index key holds the recent incidents registered under it (newest first), so a late event still finds
     -- the incident of its own time after a newer one took the key; flag '2' = register only, not looked up
-    if ARGV[13 + i] ~= '2' then
+    if flags[i] ~= '2' then
       for _, cand in ipairs(redis.call('ZREVRANGE', KEYS[1 + i], 0, -1)) do
-        if usable(cand) then id = cand break end
+        if usable(cand, wins[i]) then id = cand break end
       end
     end
     if id then break end
@@ -141,7 +149,7 @@ redis.call('ZADD', prefix .. 'open', tonumber(redis.call('HGET', ih, 'last')), i
 -- register this event's own keys (each keeps its 8 most recent incidents)
 local ifirst = tonumber(redis.call('HGET', ih, 'first'))
 for i = 1, nkeys do
-  if ARGV[13 + i] ~= '0' then
+  if flags[i] ~= '0' then
     local k = KEYS[1 + i]
     redis.call('ZADD', k, ifirst, id)
     redis.call('ZREMRANGEBYRANK', k, 0, -9)

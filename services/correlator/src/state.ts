@@ -22,8 +22,8 @@ export interface ObserveInput {
   eventMs: number;
   firstMs: number;
   /** Index keys (already prefixed) in lookup order, each with "register this event's incident under it". */
-  /** own: registered with the incident; find: false = registered only, not looked up. */
-  keys: { key: string; own: boolean; find?: boolean }[];
+  /** own: registered with the incident; find: false = registered only, not looked up; window: join-window factor. */
+  keys: { key: string; own: boolean; find?: boolean; window?: number }[];
   candidateId: string;
   rank: number;
   reason: string;
@@ -154,7 +154,11 @@ export class CorrelatorState {
       this.o.incidentTtlSec,
       this.prefix,
       i.keys.length,
-      ...i.keys.map((k) => (k.own ? (k.find === false ? '2' : '1') : '0')),
+      // per key: flag (0 look up, 1 look up and register, 2 register only), then its join window when not the default
+      ...i.keys.map((k) => {
+        const flag = k.own ? (k.find === false ? '2' : '1') : '0';
+        return k.window === undefined || k.window === 1 ? flag : `${flag}:${Math.round(this.o.windowMs * k.window)}`;
+      }),
       i.rank,
       i.uid,
       i.reason,
