@@ -198,3 +198,73 @@ for i, k in ipairs(KEYS) do
 end
 return out
 `;
+
+/**
+ * One script call for the observations of a turn (CorrelatorState batches every observe() issued in one turn).
+ * ARGV[1] = n, ARGV[2 .. 2n+1] = (number of keys, number of args) per observation, then every observation's args;
+ * KEYS = every observation's keys. Runs OBSERVE_LUA for each in order, as n calls would, and returns its n replies;
+ * an incident snapshot (HGETALL, members) is kept only in the last reply that names the incident, the earlier ones
+ * get 0 in its place: the newest version supersedes them, and the members are the largest part of a reply.
+ */
+export const OBSERVE_BATCH_LUA = `
+local function observe(KEYS, ARGV)
+${OBSERVE_LUA}
+end
+local n = tonumber(ARGV[1])
+local ki, ai = 1, 2 * n + 2
+local out = {}
+for e = 1, n do
+  local nk, na = tonumber(ARGV[2 * e]), tonumber(ARGV[2 * e + 1])
+  local k, a = {}, {}
+  for j = 1, nk do k[j] = KEYS[ki + j - 1] end
+  for j = 1, na do a[j] = ARGV[ai + j - 1] end
+  ki, ai = ki + nk, ai + na
+  out[e] = observe(k, a)
+end
+local newest = {}
+for e = n, 1, -1 do
+  local id = out[e][2]
+  if id ~= '' then
+    if newest[id] then out[e][5], out[e][6] = 0, 0 else newest[id] = true end
+  end
+end
+return out
+`;
+
+/**
+ * RATE_LUA for the rate updates of a turn: ARGV[1] = n, ARGV[2 .. 3n+1] = (number of keys, n, TTL) per update;
+ * KEYS = every update's buckets. Returns the n replies in order.
+ */
+export const RATE_BATCH_LUA = `
+local function rate(KEYS, ARGV)
+${RATE_LUA}
+end
+local n = tonumber(ARGV[1])
+local ki = 1
+local out = {}
+for e = 1, n do
+  local nk = tonumber(ARGV[3 * e - 1])
+  local k = {}
+  for j = 1, nk do k[j] = KEYS[ki + j - 1] end
+  ki = ki + nk
+  out[e] = rate(k, { ARGV[3 * e], ARGV[3 * e + 1] })
+end
+return out
+`;
+
+/**
+ * Claims of a turn: KEYS[i] is set to owner ARGV[2i-1] with TTL ARGV[2i] seconds unless it exists; reply i is 1 when
+ * the owner holds it (set now, or set before by the same owner: a redelivery), else 0.
+ */
+export const CLAIM_BATCH_LUA = `
+local out = {}
+for i = 1, #KEYS do
+  local owner = ARGV[2 * i - 1]
+  if redis.call('SET', KEYS[i], owner, 'EX', ARGV[2 * i], 'NX') then
+    out[i] = 1
+  else
+    out[i] = (redis.call('GET', KEYS[i]) == owner) and 1 or 0
+  end
+end
+return out
+`;

@@ -2,7 +2,7 @@
 // storm counters. All writes that must agree across replicas go through the Lua scripts (atomic).
 import { type RedisSecurity, redisConnection } from '@kec/cache';
 import { Redis } from 'ioredis';
-import { OBSERVE_LUA, RATE_LUA, RESOLVE_LUA } from './scripts.ts';
+import { CLAIM_BATCH_LUA, OBSERVE_BATCH_LUA, RATE_BATCH_LUA, RESOLVE_LUA } from './scripts.ts';
 
 export interface ObserveInput {
   /** Key of the per-uid occurrence state: `<cluster>:<uid>`. */
@@ -98,10 +98,57 @@ function parseIncident(id: string, flat: unknown, members: unknown): IncidentSta
 }
 
 type Scripted = Redis & {
-  kecObserve(...args: (string | number)[]): Promise<unknown[]>;
+  kecObserveBatch(...args: (string | number)[]): Promise<unknown[][]>;
   kecResolve(...args: (string | number)[]): Promise<unknown[]>;
-  kecRate(...args: (string | number)[]): Promise<unknown[]>;
+  kecRateBatch(...args: (string | number)[]): Promise<unknown[][]>;
+  kecClaimBatch(...args: (string | number)[]): Promise<number[]>;
 };
+
+/** One script call's worth of work: keys and args, and where its reply goes. */
+interface Call {
+  keys: string[];
+  argv: (string | number)[];
+}
+
+/**
+ * Collects the calls made in one turn of the event loop (a batch's `events.map(process)` issues all of its
+ * observations before the first await returns) and sends them as one script call, in the order they were made, at
+ * most `max` per call. One EVALSHA per batch instead of one per event: ioredis's per-command work (a Command, its
+ * RESP encoding, a promise, the auto-pipeline's bookkeeping) was a quarter of the correlator's CPU.
+ */
+class TurnBatch {
+  #calls: { call: Call; resolve: (r: unknown) => void; reject: (e: unknown) => void }[] = [];
+  readonly #send: (calls: Call[]) => Promise<unknown[]>;
+  readonly #max: number;
+
+  constructor(send: (calls: Call[]) => Promise<unknown[]>, max = 512) {
+    this.#send = send;
+    this.#max = max;
+  }
+
+  add(call: Call): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      if (this.#calls.length === 0) queueMicrotask(() => this.#flush());
+      this.#calls.push({ call, resolve, reject });
+    });
+  }
+
+  #flush(): void {
+    const all = this.#calls;
+    this.#calls = [];
+    for (let i = 0; i < all.length; i += this.#max) {
+      const part = all.slice(i, i + this.#max);
+      this.#send(part.map((p) => p.call)).then(
+        (replies) => {
+          for (const [j, p] of part.entries()) p.resolve(replies[j]);
+        },
+        (err: unknown) => {
+          for (const p of part) p.reject(err);
+        },
+      );
+    }
+  }
+}
 
 /** How long a storm baseline (the sum of past minute buckets) is reused before it is read again. */
 const BASELINE_MEMO_MS = 10_000;
@@ -111,14 +158,40 @@ export class CorrelatorState {
   readonly #baselines = new Map<string, { before: number; until: number }>();
   readonly prefix: string;
   private readonly o: StateOptions;
+  readonly #observes: TurnBatch;
+  readonly #rates: TurnBatch;
+  readonly #claims: TurnBatch;
 
   constructor(redis: Redis, prefix: string, o: StateOptions) {
-    redis.defineCommand('kecObserve', { lua: OBSERVE_LUA });
+    redis.defineCommand('kecObserveBatch', { lua: OBSERVE_BATCH_LUA });
     redis.defineCommand('kecResolve', { numberOfKeys: 2, lua: RESOLVE_LUA });
-    redis.defineCommand('kecRate', { lua: RATE_LUA });
+    redis.defineCommand('kecRateBatch', { lua: RATE_BATCH_LUA });
+    redis.defineCommand('kecClaimBatch', { lua: CLAIM_BATCH_LUA });
     this.redis = redis as Scripted;
     this.prefix = prefix;
     this.o = o;
+    // Each batched script takes every call's keys, then a count, then per call its sizes (or its own args), then
+    // every call's args.
+    this.#observes = new TurnBatch((calls) =>
+      this.redis.kecObserveBatch(
+        calls.reduce((n, c) => n + c.keys.length, 0),
+        ...calls.flatMap((c) => c.keys),
+        calls.length,
+        ...calls.flatMap((c) => [c.keys.length, c.argv.length]),
+        ...calls.flatMap((c) => c.argv),
+      ),
+    );
+    this.#rates = new TurnBatch((calls) =>
+      this.redis.kecRateBatch(
+        calls.reduce((n, c) => n + c.keys.length, 0),
+        ...calls.flatMap((c) => c.keys),
+        calls.length,
+        ...calls.flatMap((c) => [c.keys.length, ...c.argv]),
+      ),
+    );
+    this.#claims = new TurnBatch((calls) =>
+      this.redis.kecClaimBatch(calls.length, ...calls.flatMap((c) => c.keys), ...calls.flatMap((c) => c.argv)),
+    );
   }
 
   static connect(
@@ -173,7 +246,7 @@ export class CorrelatorState {
       i.order,
       i.eventUid,
     ];
-    const r = await this.redis.kecObserve(keys.length, ...keys, ...argv);
+    const r = (await this.#observes.add({ keys, argv })) as unknown[];
     const id = String(r[1] ?? '');
     return {
       occurrences: Number(r[0]),
@@ -220,14 +293,11 @@ export class CorrelatorState {
 
   /** SET NX with an owner token; true when this owner holds it (first time, or again on a redelivery). */
   async claim(key: string, owner: string, ttlSec: number): Promise<boolean> {
-    const k = `${this.prefix}${key}`;
-    const ok = await this.redis.set(k, owner, 'EX', ttlSec, 'NX');
-    if (ok === 'OK') return true;
-    return (await this.redis.get(k)) === owner;
+    return (await this.#claims.add({ keys: [`${this.prefix}${key}`], argv: [owner, ttlSec] })) === 1;
   }
 
   /**
-   * Adds n to the current minute bucket of each key (one script call for all of them) and returns, per key, the
+   * Adds n to the current minute bucket of each key (one script call with the turn's other updates) and returns, per key, the
    * bucket's value and the sum of the `baselineMinutes` before it. The baseline sum is remembered for
    * BASELINE_MEMO_MS per key and minute: those buckets are past minutes that only late events still change, and
    * reading them for every event (30 keys twice per event) cost more than everything else the correlator does.
@@ -245,9 +315,10 @@ export class CorrelatorState {
       const m = this.#baselines.get(mk);
       return m !== undefined && m.until > now ? m.before : undefined;
     });
-    // Plain commands (auto-pipelined with those of every other event of the batch into one write).
+    // The update joins the turn's other updates in one script call; the baseline reads are plain commands
+    // (auto-pipelined with those of every other event of the batch into one write).
     const [cur, ...prev] = await Promise.all([
-      this.redis.kecRate(keys.length, ...keys.map((key) => k(key, minute)), n, (baselineMinutes + 5) * 60),
+      this.#rates.add({ keys: keys.map((key) => k(key, minute)), argv: [n, (baselineMinutes + 5) * 60] }),
       ...keys.map((key, i) =>
         memos[i] === undefined
           ? this.redis.mget(...Array.from({ length: baselineMinutes }, (_, j) => k(key, minute - 1 - j)))
