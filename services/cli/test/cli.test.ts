@@ -68,7 +68,7 @@ describe('cli', { concurrency: true }, () => {
       return r.stdout.slice(0, r.stdout.indexOf('/')).trim();
     };
     assert.equal(flags(['run', 'watcher']), '--max-old-space-size=64 --max-semi-space-size=1');
-    assert.equal(flags(['run', 'correlator']), '--max-old-space-size=128 --max-semi-space-size=16');
+    assert.equal(flags(['run', 'correlator']), '--max-old-space-size=128 --max-semi-space-size=8');
     assert.equal(flags(['run', 'writer', 'sql']), '--max-old-space-size=384 --max-semi-space-size=16');
     assert.equal(flags(['run', 'all']), '');
     assert.equal(flags(['version']), '');
@@ -78,6 +78,14 @@ describe('cli', { concurrency: true }, () => {
     );
     assert.equal(flags(['run', 'all'], { KEC_V8_MAX_OLD_SPACE_MB: '512' }), '--max-old-space-size=512');
     assert.equal(flags(['run', 'watcher'], { NODE_OPTIONS: '--max-old-space-size=48' }), '');
+    // A bounded stage keeps two malloc arenas unless MALLOC_ARENA_MAX says otherwise.
+    const envNode = join(tmp, 'print-env-node');
+    writeFileSync(envNode, `#!/bin/sh\necho "arenas=\${MALLOC_ARENA_MAX:-unset}"\n`, { mode: 0o755 });
+    const arenas = (args: string[], env: Record<string, string> = {}) =>
+      kec(args, { KEC_NODE: envNode, ...env }).stdout.trim();
+    assert.equal(arenas(['run', 'enricher']), 'arenas=2');
+    assert.equal(arenas(['run', 'enricher'], { MALLOC_ARENA_MAX: '4' }), 'arenas=4');
+    assert.equal(arenas(['run', 'all']), 'arenas=unset');
     const bad = kec(['run', 'watcher'], { KEC_NODE: node, KEC_V8_MAX_OLD_SPACE_MB: '1g' });
     assert.equal(bad.code, 2);
     assert.equal(bad.stderr, "kec: KEC_V8_MAX_OLD_SPACE_MB must be a number of MB, got '1g'\n");
