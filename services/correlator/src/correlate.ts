@@ -83,15 +83,17 @@ function ms(t: string | null | undefined): number {
 }
 
 /**
- * Tie-break between root-cause candidates first seen at the same instant: the resourceVersion (etcd's revision, so the
- * write order; the incident keeps the lowest one seen per candidate, i.e. the creation when the ADDED was seen),
- * zero-padded so it compares as text; for non-numeric RVs the hex-nanos suffix client-go puts in event names.
+ * Tie-break between root-cause candidates first seen at the same instant: the hex-nanos suffix client-go puts in event
+ * names (`<object>.<UnixNano of the creation, hex>`: the emitter's own order, finer than the µs of eventTime; several
+ * pods' FailedScheduling of one scheduling cycle share their eventTime and reach the API server in any order), else
+ * the resourceVersion (etcd's revision, so the write order; the incident keeps the lowest one seen per candidate, i.e.
+ * the creation when the ADDED was seen), zero-padded so they compare as text.
  */
 export function creationOrder(resourceVersion: string, name: string, uid: string): string {
-  if (/^\d{1,20}$/.test(resourceVersion)) return `a${resourceVersion.padStart(20, '0')}`;
   const m = /\.([0-9a-f]{12,16})$/.exec(name);
-  if (!m?.[1]) return `z${uid}`;
-  return `b${BigInt(`0x${m[1]}`).toString().padStart(20, '0')}`;
+  if (m?.[1]) return `a${BigInt(`0x${m[1]}`).toString().padStart(20, '0')}`;
+  if (/^\d{1,20}$/.test(resourceVersion)) return `b${resourceVersion.padStart(20, '0')}`;
+  return `z${uid}`;
 }
 
 /**
@@ -177,24 +179,26 @@ export function incidentKeys(e: EnrichedEvent, c: Classification): IncidentKey[]
       // a Job's pods are its attempts: their follow-ups belong to the Job's own incident (BackoffLimitExceeded)
       const owner = en.owners[0];
       if (owner?.kind === 'Job') keys.push({ key: `o:${objName('Job', ns, owner.name)}`, own: false });
-      if (e.reason === 'TriggeredScaleUp') keys.push({ key: 'ca:scale-up', own: true, find: false });
+      if (PENDING.has(e.reason)) keys.push(...pendingPod(w, e.reason));
       return keys;
     }
     if (c.linkNode) {
       // Pods that go away (evicted, preempted, NotReady) join their node's incident, register their own key for the
-      // follow-ups just after, and the plain workload key, unlooked-up, so the controller's replacement of them
-      // (SuccessfulCreate through the workload) finds their incident.
+      // follow-ups just after, and their controller's `#replace` key, unlooked-up, which the controller's
+      // SuccessfulCreate of the replacement finds.
       const node = en.node?.name || en.pod?.nodeName;
       if (node) keys.push({ key: `n:${node}`, own: false });
       keys.push({ key: `${self}#node`, own: true });
-      if (w) keys.push({ key: `${w}#${c.category}`, own: true }, { key: w, own: true, find: false });
+      if (w) keys.push({ key: `${w}#${c.category}`, own: true });
+      const owner = podController(e, ns);
+      if (owner) keys.push({ key: `${owner}#replace`, own: true, find: false });
       return keys;
     }
     // A pod's problem joins its workload's other pods only for the same kind of problem (pull failures or pending
     // pods across a rollout or scale-out), not another pod's different problem.
     keys.push({ key: self, own: true });
     if (w) keys.push({ key: `${w}#${c.category}`, own: true });
-    if (e.reason === 'TriggeredScaleUp') keys.push({ key: 'ca:scale-up', own: true, find: false });
+    if (PENDING.has(e.reason)) keys.push(...pendingPod(w, e.reason));
     return keys;
   }
 
@@ -215,7 +219,12 @@ export function incidentKeys(e: EnrichedEvent, c: Classification): IncidentKey[]
         );
       // the steps of one change (a rollout scales the new ReplicaSet up and the old one down, step by step)
       if (w) keys.push({ key: w, own: true, window: SHORT });
-      keys.push({ key: `${rs}#size:${s.to}`, own: true, find: false }, { key: self, own: true, find: false });
+      keys.push(
+        { key: `${rs}#size:${s.to}`, own: true, find: false },
+        // what the ReplicaSet's controller does next: create (up) or delete (down) pods
+        { key: `${rs}#${s.up ? 'up' : 'down'}`, own: true, find: false },
+        { key: self, own: true, find: false },
+      );
       return keys;
     }
   }
@@ -237,10 +246,15 @@ export function incidentKeys(e: EnrichedEvent, c: Classification): IncidentKey[]
     if (!named) return keys;
     const target = `o:${objName(named.kind, ns, named.name)}`;
     if (named.kind === 'Pod') {
-      // the pod's own incident first (a pending or failing pod the controller deletes), then: a Job's pod is its
-      // attempt; another controller's new pod replaces one that went away (through the workload key)
+      // A pod the controller deletes: the scale-down of this controller that deletes it (a rollout's old ReplicaSet, a
+      // scale-back), else the pod's own incident (LONG: a pending pod deleted minutes later). A pod it creates: the
+      // pod's own incident, then this controller's scale-up, then its replacement of a pod that went away (a
+      // rollout's new pods are the new ReplicaSet's; an evicted pod's replacement is its own ReplicaSet's). A Job's
+      // pod is its attempt (its own key, above).
+      if (e.reason === 'SuccessfulDelete' && r.kind !== 'Job') keys.push({ key: `${self}#down`, own: false });
       keys.push({ key: target, own: true, window: LONG });
-      if (r.kind !== 'Job' && w) keys.push({ key: w, own: true });
+      if (e.reason === 'SuccessfulCreate' && r.kind !== 'Job')
+        keys.push({ key: `${self}#up`, own: false }, { key: `${self}#replace`, own: false });
       return keys;
     }
     // a CronJob's Job: the failed one it saw finish joins that Job's incident; creating or deleting a scheduled run
@@ -255,6 +269,31 @@ export function incidentKeys(e: EnrichedEvent, c: Classification): IncidentKey[]
   // for the same kind of problem; a change (a scale, a rollout) joins the workload's own changes.
   if (w) keys.push({ key: severityRank(c.severity) >= 1 ? `${w}#${c.category}` : w, own: true });
   return keys;
+}
+
+/** The cluster autoscaler's events about a pod it saw unschedulable. */
+const PENDING = new Set(['TriggeredScaleUp', 'NotTriggerScaleUp']);
+
+/**
+ * The autoscaler speaks of a pending pod: the workload's pending pods (its FailedScheduling, which the scheduler's
+ * events.k8s.io series may deliver after it, or the scale-out that made them); a scale-up it triggers is what a node
+ * joining next belongs to.
+ */
+function pendingPod(w: string | undefined, reason: string): IncidentKey[] {
+  const keys: IncidentKey[] = w ? [{ key: `${w}#scheduling`, own: true }] : [];
+  if (reason === 'TriggeredScaleUp') keys.push({ key: 'ca:scale-up', own: true, find: false });
+  return keys;
+}
+
+/** A pod's controller (ReplicaSet, StatefulSet, DaemonSet) as an object key: the enricher's owner, else its name. */
+function podController(e: EnrichedEvent, ns: string): string | undefined {
+  const o = e.enrichment.owners[0];
+  if (o && o.kind !== 'Job') return `o:${objName(o.kind, ns, o.name)}`;
+  const wl = e.enrichment.workload;
+  if (!wl || o) return undefined;
+  if (wl.kind === 'StatefulSet' || wl.kind === 'DaemonSet') return `o:${objName(wl.kind, ns, wl.name)}`;
+  const rs = /^(.+)-[a-z0-9]{5}$/.exec(e.regarding.name)?.[1];
+  return wl.kind === 'Deployment' && rs?.startsWith(`${wl.name}-`) ? `o:${objName('ReplicaSet', ns, rs)}` : undefined;
 }
 
 const CONTROLLER_KINDS = new Set(['ReplicaSet', 'ReplicationController', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob']);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RuleSet } from '@kec/rules';
-import { incidentKeys, LONG, SHORT, scaledReplicaSet } from '../src/correlate.ts';
+import { creationOrder, incidentKeys, LONG, SHORT, scaledReplicaSet } from '../src/correlate.ts';
 import { podStatusCause } from '../src/index.ts';
 import { ev } from './helpers.ts';
 
@@ -87,11 +87,28 @@ test('incident keys - a healthy follow-up joins only through its own object; a c
     note: 'Created pod: web-7d9f8c6b5d-q9z7m',
     workload: { kind: 'Deployment', name: 'web' },
   });
-  // the ReplicaSet's own key is registered, not looked up: one replica's incident is not every replica's
+  // the ReplicaSet's own key is registered, not looked up: one replica's incident is not every replica's. The new pod
+  // is this ReplicaSet's scale-up or its replacement of a pod that went away, never another ReplicaSet's change
   assert.deepEqual(incidentKeys(created, rules.classify(created)), [
     { key: 'o:ReplicaSet/shop/web-7d9f8c6b5d', own: true, find: false },
     { key: 'o:Pod/shop/web-7d9f8c6b5d-q9z7m', own: true, window: LONG },
-    { key: 'w:Deployment/shop/web', own: true },
+    { key: 'o:ReplicaSet/shop/web-7d9f8c6b5d#up', own: false },
+    { key: 'o:ReplicaSet/shop/web-7d9f8c6b5d#replace', own: false },
+  ]);
+  // a deletion is this ReplicaSet's scale-down first (a rollout deleting a pod another incident holds), then the pod's
+  const deleted = ev({
+    reason: 'SuccessfulDelete',
+    type: 'Normal',
+    kind: 'ReplicaSet',
+    component: 'replicaset-controller',
+    name: 'web-7d9f8c6b5d',
+    note: 'Deleted pod: web-7d9f8c6b5d-x2k4p',
+    workload: { kind: 'Deployment', name: 'web' },
+  });
+  assert.deepEqual(keysOf(deleted), [
+    'o:ReplicaSet/shop/web-7d9f8c6b5d',
+    'o:ReplicaSet/shop/web-7d9f8c6b5d#down',
+    'o:Pod/shop/web-7d9f8c6b5d-x2k4p',
   ]);
   // the cronjob controller's SawCompletedJob of a failed Job joins that Job's incident; a completed one stays alone
   const cron = (reason: string, note: string) =>
@@ -134,8 +151,8 @@ test('incident keys - a healthy follow-up joins only through its own object; a c
     workload: { kind: 'CronJob', name: 'report' },
   });
   assert.deepEqual(keysOf(attempt), ['o:Job/shop/report-29412345', 'o:Pod/shop/report-29412345-x7k2p']);
-  // a pod that goes away joins its node's incident and registers its own key for the follow-ups just after, and the
-  // plain workload key, unlooked-up, for its replacement
+  // a pod that goes away joins its node's incident and registers its own key for the follow-ups just after, and its
+  // ReplicaSet's #replace key, unlooked-up, for its replacement (the enricher's owner, else read from the pod's name)
   const evicted = ev({
     reason: 'Evicted',
     name: 'web-7d9f8c6b5d-x2k4p',
@@ -147,8 +164,18 @@ test('incident keys - a healthy follow-up joins only through its own object; a c
     { key: 'n:n1', own: false },
     { key: 'o:Pod/shop/web-7d9f8c6b5d-x2k4p#node', own: true },
     { key: 'w:Deployment/shop/web#resources', own: true },
-    { key: 'w:Deployment/shop/web', own: true, find: false },
+    { key: 'o:ReplicaSet/shop/web-7d9f8c6b5d#replace', own: true, find: false },
   ]);
+  const notReady = ev({
+    reason: 'NodeNotReady',
+    name: 'db-0',
+    note: 'Node is not ready',
+    component: 'node-controller',
+    workload: { kind: 'StatefulSet', name: 'db' },
+    node: 'n1',
+  });
+  notReady.enrichment.owners = [{ kind: 'StatefulSet', name: 'db', uid: 'w-db' }];
+  assert.equal(keysOf(notReady).at(-1), 'o:StatefulSet/shop/db#replace');
   // a pod's problem: its workload only for the same kind of problem
   const pending = ev({
     reason: 'FailedScheduling',
@@ -179,6 +206,7 @@ test('incident keys - scaling: a scale-down reverses its scale-up, a scale-up fo
     { key: 'w:Deployment/payments/api#image', own: true, window: SHORT },
     { key: 'w:Deployment/payments/api', own: true, window: SHORT },
     { key: 'o:ReplicaSet/payments/api-7cf8fc757f#size:7', own: true, find: false },
+    { key: 'o:ReplicaSet/payments/api-7cf8fc757f#up', own: true, find: false },
     { key: 'o:Deployment/payments/api', own: true, find: false },
   ]);
   // minutes later, the scale-back: through the ReplicaSet's size it reverses (LONG), whatever happened between
@@ -247,9 +275,31 @@ test('incident keys - nodes: kernel findings apart from the node failure; a join
     note: 'pod triggered scale-up: [{eks-general-a-475767f1 4->5 (max: 10)}]',
     workload: { kind: 'Deployment', name: 'api' },
   });
-  assert.deepEqual(incidentKeys(triggered, rules.classify(triggered)).at(-1), {
-    key: 'ca:scale-up',
-    own: true,
-    find: false,
+  // the pod is pending: the workload's pending pods (whose FailedScheduling series may arrive after this), and the
+  // scale-up a joining node belongs to
+  assert.deepEqual(incidentKeys(triggered, rules.classify(triggered)).slice(2), [
+    { key: 'w:Deployment/shop/api#scheduling', own: true },
+    { key: 'ca:scale-up', own: true, find: false },
+  ]);
+  const notTriggered = ev({
+    reason: 'NotTriggerScaleUp',
+    type: 'Normal',
+    component: 'cluster-autoscaler',
+    name: 'api-7cf8fc757f-f8l67',
+    note: "pod didn't trigger scale-up: 1 max node group size reached",
+    workload: { kind: 'Deployment', name: 'api' },
   });
+  assert.ok(!keysOf(notTriggered).includes('ca:scale-up'));
+  assert.ok(keysOf(notTriggered).includes('w:Deployment/shop/api#scheduling'));
+});
+
+test('root-cause tie-break - the creation nanoseconds in the event name, then the resourceVersion', () => {
+  // one scheduling cycle: the pods' FailedScheduling share their eventTime and reach the API server in any order
+  const first = creationOrder('1593', 'grafana-85fdd69b7f-mws4g.18ef11753bce55c6', 'u1');
+  const second = creationOrder('1537', 'grafana-85fdd69b7f-6kvlb.18ef11753bd69c9b', 'u2');
+  assert.ok(first < second, `${first} < ${second}`);
+  // a name without the suffix orders by resourceVersion, after any named one; neither: by uid, last
+  assert.ok(creationOrder('9', 'custom-name', 'u3') < creationOrder('10', 'custom', 'u4'));
+  assert.ok(second < creationOrder('1', 'custom-name', 'u5'));
+  assert.ok(creationOrder('1', 'custom-name', 'u5') < creationOrder('abc', 'custom-name', 'u6'));
 });

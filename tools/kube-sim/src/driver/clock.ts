@@ -39,14 +39,23 @@ export function microTime(ms: number): string {
 }
 
 /**
- * Event names are `<name>.<hex(UnixNano)>` (client-go GenerateEventName). The virtual clock has millisecond steps and
- * several events about one object often share a step, so the sub-millisecond nanos come from a hash of the object name
- * and a per-object sequence: deterministic, realistic-looking, and unique per object name.
+ * Event names are `<name>.<hex(UnixNano)>` (client-go GenerateEventName): the creation's nanoseconds, so names created
+ * one after the other are in creation order. The virtual clock has millisecond steps and many events share a step, so
+ * the sub-millisecond part is the rank of the name within its millisecond (microseconds), plus nanoseconds from a hash
+ * of the object name; a per-object sequence keeps names unique per object. Deterministic and realistic-looking.
  */
 export class EventNamer {
   #last = new Map<string, bigint>();
+  #ms = -1;
+  #rank = 0;
   name(objectName: string, ms: number): string {
-    let nanos = BigInt(Math.floor(ms)) * 1_000_000n + BigInt(fnv(objectName) % 1_000_000);
+    const m = Math.floor(ms);
+    if (m === this.#ms) this.#rank++;
+    else {
+      this.#ms = m;
+      this.#rank = 0;
+    }
+    let nanos = BigInt(m) * 1_000_000n + BigInt(Math.min(999, this.#rank) * 1000 + (fnv(objectName) % 1000));
     const last = this.#last.get(objectName);
     if (last !== undefined && nanos <= last) nanos = last + BigInt(1 + (fnv(`${objectName}${last}`) % 997));
     if (this.#last.size > 200_000) this.#last.clear();

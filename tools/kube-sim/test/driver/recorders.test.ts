@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, test } from 'node:test';
+import { EventNamer } from '../../src/driver/clock.ts';
 import {
   COMBINED_PREFIX,
   CoreRecorder,
@@ -237,4 +238,18 @@ test('events.k8s.io recorder - create without series, PATCH series count 2, then
   assert.notEqual(emit(), name);
   await sink.queue.drain();
   client.close();
+});
+
+test('event names - the creation nanoseconds grow with each name within a virtual millisecond, unique per object', () => {
+  const namer = new EventNamer();
+  const ms = Date.parse('2026-11-22T07:00:00Z');
+  const nanos = (name: string) => BigInt(`0x${name.slice(name.lastIndexOf('.') + 1)}`);
+  // one scheduling cycle: several pods' events in the same millisecond, named in the order they were created
+  const names = ['web-1', 'web-2', 'web-3', 'web-1'].map((o) => namer.name(o, ms));
+  for (let i = 1; i < names.length; i++) assert.ok(nanos(names[i - 1]!) < nanos(names[i]!), names.join(' '));
+  assert.equal(new Set(names).size, names.length);
+  // the nanoseconds stay within the event's millisecond, and a name about an old event keeps its own time
+  assert.equal(nanos(names[0]!) / 1_000_000n, BigInt(ms));
+  const old = namer.name('pdb', ms - 86_400_000);
+  assert.equal(nanos(old) / 1_000_000n, BigInt(ms - 86_400_000));
 });
