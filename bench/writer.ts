@@ -5,8 +5,11 @@
 // classification (workload from the pod name, severity from the type). The writer's own mapping and batching
 // (eventBatchRows, 5,000 rows per batch, one insert per table) then writes into chdb.
 //
-//   ./dev bench writer [--minutes 30] [--rate 50] [--batch 5000] [--replay 0.1]
-import { mkdtempSync, rmSync } from 'node:fs';
+// `--flood N` adds N distinct Events of count 1 (copies of the mix's Pod observations under new uids and names), the
+// shape of bench e2e's sustained phase, where every Event object is one wide `events` row.
+//
+//   ./dev bench writer [--minutes 30] [--rate 50] [--batch 5000] [--replay 0.1] [--flood 0]
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,6 +25,7 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '5000' },
     replay: { type: 'string', default: '0.1' },
     seed: { type: 'string', default: '7' },
+    flood: { type: 'string', default: '0' },
   },
 });
 const minutes = Number(values.minutes);
@@ -120,6 +124,23 @@ const payloads: KecEventsPayload[] = observations.map((ev) => {
     incidentId: null,
   } as KecEventsPayload;
 });
+// --flood: distinct Events of count 1 each, observed once (bench e2e's flood)
+const podObservations = payloads.filter((p) => p.regarding.kind === 'Pod' && p.watchType !== 'DELETED');
+const floodN = Number(values.flood);
+let floodRv = 10n ** 12n;
+for (let i = 0; i < floodN && podObservations.length > 0; i++) {
+  const t = podObservations[(i * 7919) % podObservations.length] as KecEventsPayload;
+  const hex = i.toString(16).padStart(12, '0');
+  payloads.push({
+    ...t,
+    uid: `f100d000-0000-4000-8000-${hex}`,
+    name: `${t.regarding.name}.flood${hex}`,
+    resourceVersion: String(floodRv++),
+    watchType: 'ADDED',
+    count: 1,
+    occurrences: 1,
+  });
+}
 // a share of the observations is delivered again in other batches (redeliveries after a crash)
 const replayed = payloads.filter((_, i) => i % Math.max(1, Math.round(1 / replayShare)) === 0);
 const stream = replayShare > 0 ? [...payloads, ...replayed] : payloads;
@@ -129,13 +150,49 @@ const expected = payloads.reduce((s, p) => s + (p.occurrences ?? 0), 0);
 const dir = mkdtempSync(join(tmpdir(), 'kec-bench-writer-'));
 const store = await ChdbStore.open({ dataDir: dir });
 await migrate(store, { retention: { eventsDays: 3650, occurrencesDays: 3650, rollupDays: 3650 } });
+/** CPU seconds (utime + stime) per thread name of this process: the engine's threads are named by ClickHouse. */
+function threadCpu(): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/\d+$/, '');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(name, (out.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / 100);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+const rssMB = () => {
+  const st = readFileSync('/proc/self/status', 'utf8');
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(st)?.[1] ?? 0);
+  return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
+};
+const threads0 = threadCpu();
+const cpu0 = process.cpuUsage();
 const w0 = performance.now();
+let jsRowsMs = 0;
 for (let i = 0; i < stream.length; i += batchSize) {
+  const r0 = performance.now();
   const { events, occurrences } = eventBatchRows(stream.slice(i, i + batchSize));
+  jsRowsMs += performance.now() - r0;
   await store.insert('events', events, { token: `e${i}` });
   await store.insert('occurrences', occurrences, { token: `o${i}` });
 }
 const writeSeconds = (performance.now() - w0) / 1000;
+// Background merges of what was just written belong to the write path too: wait until none runs (bounded).
+const settle0 = performance.now();
+while (performance.now() - settle0 < 60_000) {
+  const [m] = await store.query<{ n: number }>('SELECT count() AS n FROM system.merges');
+  if (Number(m?.n) === 0) break;
+  await new Promise((r) => setTimeout(r, 200));
+}
+const cpu1 = process.cpuUsage(cpu0);
+const writeCpuS = (cpu1.user + cpu1.system) / 1e6;
+const threads1 = threadCpu();
+const rssAfterWrite = rssMB();
 
 const q = async <T>(sql: string) => (await store.query<T>(sql))[0] as T;
 for (const t of ['events', 'occurrences', 'events_per_minute_state'])
@@ -159,10 +216,21 @@ out(
   `mix: kube-sim scenario driver, all scenarios + noise, ${minutes} virtual min at ${rate}/s, seed ${values.seed}: ${fmt(run.stats.creates + run.stats.patches)} event writes (creates + patches) in ${fmt(playSeconds)} s`,
 );
 out(
-  `observations: ${fmt(payloads.length)} (${fmt(last.size)} Event objects, ${fmt(expected)} occurrences), +${fmt(replayed.length)} replayed = ${fmt(stream.length)} rows written`,
+  `observations: ${fmt(payloads.length)} (${fmt(last.size + floodN)} Event objects, ${fmt(expected)} occurrences), +${fmt(replayed.length)} replayed = ${fmt(stream.length)} rows written`,
 );
 out(
   `write: ${fmt(stream.length / writeSeconds)} observations/s into chdb (batch ${batchSize}; events + occurrences + rollup MV), ${fmt(writeSeconds)} s`,
+);
+out(
+  `write CPU (process, engine threads included, merges settled): ${fmt(writeCpuS)} s = ${((1000 * writeCpuS) / stream.length).toFixed(3)} CPU s per 1,000 observations (row building in JS ${fmt(jsRowsMs / 1000)} s wall); RSS after the writes ${fmt(rssAfterWrite.rss)} MB, peak ${fmt(rssAfterWrite.hwm)} MB`,
+);
+out(
+  `  by thread: ${[...threads1]
+    .map(([n, c]) => [n, c - (threads0.get(n) ?? 0)] as const)
+    .filter(([, c]) => c >= 0.05)
+    .sort((a, b) => b[1] - a[1])
+    .map(([n, c]) => `${n} ${c.toFixed(2)}`)
+    .join(', ')}`,
 );
 out(
   `check: occurrences FINAL ${fmt(c.occ)} rows, sum ${fmt(c.sum)} (expected ${fmt(expected)}), rollup sum ${fmt(c.rollup)}, events ${fmt(c.events)}`,
