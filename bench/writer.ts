@@ -189,11 +189,26 @@ while (performance.now() - settle0 < 60_000) {
   if (Number(m?.n) === 0) break;
   await new Promise((r) => setTimeout(r, 200));
 }
+const engineMem = await store.query<{ metric: string; v: number }>(
+  // chdb has no system.asynchronous_metrics (jemalloc's figures): the engine's tracked memory only
+  `SELECT metric, value / 1048576 AS v FROM system.metrics WHERE metric IN ('MemoryTracking', 'MergesMutationsMemoryTracking')`,
+);
 const cpu1 = process.cpuUsage(cpu0);
 const writeCpuS = (cpu1.user + cpu1.system) / 1e6;
 const threads1 = threadCpu();
 const rssAfterWrite = rssMB();
 
+// What bench e2e's completion poll (e2e/src/verify.ts waitForStore, once a second) costs the process holding the
+// store, on this store before OPTIMIZE: five polls.
+const poll0 = process.cpuUsage();
+for (let i = 0; i < 5; i++) {
+  await store.query('SELECT count() AS n, sum(count) AS s FROM kec.events FINAL WHERE NOT (0)');
+  await store.query(
+    'SELECT sum(occurrences) AS o FROM kec.occurrences FINAL WHERE (cluster, uid) IN (SELECT cluster, uid FROM kec.events FINAL WHERE NOT (0))',
+  );
+}
+const poll1 = process.cpuUsage(poll0);
+const pollCpuS = (poll1.user + poll1.system) / 1e6 / 5;
 const q = async <T>(sql: string) => (await store.query<T>(sql))[0] as T;
 for (const t of ['events', 'occurrences', 'events_per_minute_state'])
   await store.command(`OPTIMIZE TABLE kec.${t} FINAL`);
@@ -225,6 +240,12 @@ out(
   `write CPU (process, engine threads included, merges settled): ${fmt(writeCpuS)} s = ${((1000 * writeCpuS) / stream.length).toFixed(3)} CPU s per 1,000 observations (row building in JS ${fmt(jsRowsMs / 1000)} s wall); RSS after the writes ${fmt(rssAfterWrite.rss)} MB, peak ${fmt(rssAfterWrite.hwm)} MB`,
 );
 out(
+  `  engine memory after the writes (MB): ${engineMem
+    .map((m) => `${m.metric} ${Number(m.v).toFixed(0)}`)
+    .sort()
+    .join(', ')}`,
+);
+out(
   `  by thread: ${[...threads1]
     .map(([n, c]) => [n, c - (threads0.get(n) ?? 0)] as const)
     .filter(([, c]) => c >= 0.05)
@@ -232,6 +253,7 @@ out(
     .map(([n, c]) => `${n} ${c.toFixed(2)}`)
     .join(', ')}`,
 );
+out(`  bench e2e's completion poll on this store: ${pollCpuS.toFixed(3)} CPU s each (mean of 5)`);
 out(
   `check: occurrences FINAL ${fmt(c.occ)} rows, sum ${fmt(c.sum)} (expected ${fmt(expected)}), rollup sum ${fmt(c.rollup)}, events ${fmt(c.events)}`,
 );
