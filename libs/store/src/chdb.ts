@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import type { Session } from 'chdb';
 import type { Logger } from 'pino';
 import { clickhouseCode, RETRYABLE_CLICKHOUSE_CODES, StoreQueryError, StoreUnavailableError } from './errors.ts';
+import { compactBody, compactRows } from './format.ts';
 import { EMBEDDED_QUERY_SETTINGS, PINNED_INSERT_SETTINGS, PINNED_QUERY_SETTINGS } from './settings.ts';
 import { type InsertOptions, type QueryParams, qualify, type Store } from './store.ts';
 
@@ -125,11 +126,26 @@ export class ChdbStore implements Store {
   async insert(table: string, rows: readonly object[], options: InsertOptions = {}): Promise<void> {
     if (rows.length === 0) return;
     const s = this.#s();
-    const body = Buffer.from(rows.map((r) => JSON.stringify(r)).join('\n'));
+    const compact = compactRows(rows);
     const settings: Record<string, string | number> = { ...PINNED_INSERT_SETTINGS };
     if (options.token) settings['insert_deduplication_token'] = options.token;
     try {
-      await s.insert({ table: qualify(this.database, table), values: body, format: 'JSONEachRow', settings });
+      await s.insert(
+        compact
+          ? {
+              table: qualify(this.database, table),
+              columns: compact.columns,
+              values: Buffer.from(compactBody(compact.values)),
+              format: 'JSONCompactEachRow',
+              settings,
+            }
+          : {
+              table: qualify(this.database, table),
+              values: Buffer.from(rows.map((r) => JSON.stringify(r)).join('\n')),
+              format: 'JSONEachRow',
+              settings,
+            },
+      );
     } catch (err) {
       throw mapError(err, `insert into ${table} failed`);
     }

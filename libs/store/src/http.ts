@@ -1,7 +1,7 @@
-// Server backend: ClickHouse over HTTP with @clickhouse/client. Explicit JSONEachRow (the client's default insert
-// format is JSONCompactEachRow), keep-alive sockets dropped before the server's keep-alive closes them, and an
-// insert retried with the identical rows and insert_deduplication_token, so a retry after a lost response is
-// dropped by the server instead of written twice.
+// Server backend: ClickHouse over HTTP with @clickhouse/client. Inserts in JSONCompactEachRow with the column list
+// (src/format.ts; JSONEachRow when the rows' keys differ), keep-alive sockets dropped before the server's keep-alive
+// closes them, and an insert retried with the identical rows and insert_deduplication_token, so a retry after a
+// lost response is dropped by the server instead of written twice.
 import {
   type ClickHouseClient,
   ClickHouseError,
@@ -20,6 +20,7 @@ import {
   StoreQueryError,
   StoreUnavailableError,
 } from './errors.ts';
+import { compactRows } from './format.ts';
 import { type ClickHouseSecurity, clickhouseConnection } from './security.ts';
 import { PINNED_INSERT_SETTINGS, PINNED_QUERY_SETTINGS } from './settings.ts';
 import { type InsertOptions, type QueryParams, qualify, type Store } from './store.ts';
@@ -106,6 +107,8 @@ export class HttpStore implements Store {
   #insertSettings: Record<string, string | number> = { ...PINNED_INSERT_SETTINGS };
   #querySettings: Record<string, string | number>;
   #supportsToken = true;
+  /** The server reads JSONCompactEachRow (>= 20); filled at open(). */
+  #compactInsert = true;
   #closed = false;
 
   private constructor(opts: HttpStoreOptions) {
@@ -161,7 +164,18 @@ export class HttpStore implements Store {
       store.#supportsToken = known.has('insert_deduplication_token');
       if (!store.#supportsToken) dropped.push('insert_deduplication_token');
       const [v] = await store.query<{ v: string }>('SELECT version() AS v');
-      opts.logger?.info({ backend: 'http', version: v?.v, droppedSettings: dropped }, 'ClickHouse server connected');
+      // JSONCompactEachRow input came with 19.x; an older server (kec needs 24+, the transport tests use 18.16)
+      // gets JSONEachRow.
+      store.#compactInsert = Number(/^(\d+)\./.exec(v?.v ?? '')?.[1] ?? 0) >= 20;
+      opts.logger?.info(
+        {
+          backend: 'http',
+          version: v?.v,
+          droppedSettings: dropped,
+          insertFormat: store.#compactInsert ? 'JSONCompactEachRow' : 'JSONEachRow',
+        },
+        'ClickHouse server connected',
+      );
       if (dropped.length > 0) {
         opts.logger?.warn({ dropped }, 'server does not know some pinned settings (ClickHouse < 24: kec needs 24+)');
       }
@@ -200,16 +214,26 @@ export class HttpStore implements Store {
     if (options.token && this.#supportsToken) settings['insert_deduplication_token'] = options.token;
     const attempts = this.#opts.insertAttempts ?? 5;
     const base = this.#opts.retryDelayMs ?? 250;
-    const values = rows as object[];
+    const compact = this.#compactInsert ? compactRows(rows) : undefined;
     for (let attempt = 1; ; attempt++) {
       try {
-        // Same array, same settings, same token on every attempt: the server dedups a retry of a batch it wrote.
-        await this.#client.insert({
-          table: qualify(this.database, table),
-          values,
-          format: 'JSONEachRow',
-          clickhouse_settings: settings,
-        });
+        // Same rows, same settings, same token on every attempt: the server dedups a retry of a batch it wrote.
+        await this.#client.insert(
+          compact
+            ? {
+                table: qualify(this.database, table),
+                columns: compact.columns as [string, ...string[]],
+                values: compact.values,
+                format: 'JSONCompactEachRow',
+                clickhouse_settings: settings,
+              }
+            : {
+                table: qualify(this.database, table),
+                values: rows as object[],
+                format: 'JSONEachRow',
+                clickhouse_settings: settings,
+              },
+        );
         return;
       } catch (err) {
         const e = mapHttpError(err, `insert into ${table} failed`);

@@ -23,7 +23,8 @@ export interface Store {
   /** Runs a statement without a result (DDL, OPTIMIZE, ALTER). */
   command(sql: string, params?: QueryParams): Promise<void>;
   /**
-   * Inserts rows (JSONEachRow) with the pinned insert settings, as one synchronous insert. Resolves only when the
+   * Inserts rows (objects of column -> value; sent as JSONCompactEachRow with the column list when every row has
+   * the same keys, else JSONEachRow) with the pinned insert settings, as one synchronous insert. Resolves only when the
    * server has written them. The HTTP backend retries a retryable failure with the identical rows and token.
    */
   insert(table: string, rows: readonly object[], options?: InsertOptions): Promise<void>;

@@ -92,6 +92,46 @@ describe('chdb store', () => {
     assert.equal(mapHttpError(new Error('Code: 252. DB::Exception: Too many parts'), 'x').retryable, true);
   });
 
+  test('insert - JSONCompactEachRow batches (and JSONEachRow when the keys differ) store every type kec writes, and a repeated token is dropped', async () => {
+    await store.command(
+      `CREATE TABLE IF NOT EXISTS kec.fmt (id UInt64, s String, lc LowCardinality(String), t DateTime64(6, 'UTC'),
+        nt Nullable(DateTime64(6, 'UTC')), b Bool, m Map(LowCardinality(String), String), a Array(String),
+        d UInt32 DEFAULT 7) ENGINE = ReplacingMergeTree ORDER BY id SETTINGS non_replicated_deduplication_window = 100`,
+    );
+    const row = (id: number) => ({
+      id: String(id),
+      s: `q'"\\\n\t ü ${id}`,
+      lc: 'Warning',
+      t: '2026-12-07T20:00:00.123456Z',
+      nt: id % 2 ? null : '2026-12-07T20:00:01Z',
+      b: id % 2 === 0,
+      m: { app: `x${id}`, 'pod-template-hash': 'abc' },
+      a: ['p', `q'${id}`],
+      d: 3,
+    });
+    const same = Array.from({ length: 100 }, (_, i) => row(i));
+    await store.insert('fmt', same, { token: 'fmt-1' });
+    await store.insert('fmt', same, { token: 'fmt-1' });
+    // keys differ (the second row leaves d to its default): JSONEachRow
+    const { d: _omitted, ...noD } = row(101);
+    await store.insert('fmt', [row(100), noD], { token: 'fmt-2' });
+    const got = await store.query<Record<string, unknown>>(
+      `SELECT id, s, lc, t, nt, b, m, a, d FROM kec.fmt WHERE id IN (1, 2, 101) ORDER BY id`,
+    );
+    assert.deepEqual(got, [
+      { ...row(1), id: 1, t: '2026-12-07T20:00:00.123456Z', nt: null },
+      { ...row(2), id: 2, t: '2026-12-07T20:00:00.123456Z', nt: '2026-12-07T20:00:01.000000Z' },
+      { ...row(101), id: 101, t: '2026-12-07T20:00:00.123456Z', nt: null, d: 7 },
+    ]);
+    const [n] = await store.query<{ n: number }>('SELECT count() AS n FROM kec.fmt');
+    assert.equal(n?.n, 102);
+    await assert.rejects(
+      store.insert('fmt', [{ ...row(200), typo: 1 }]),
+      (e: unknown) => e instanceof StoreQueryError && !e.retryable,
+    );
+    await store.command('DROP TABLE kec.fmt');
+  });
+
   test('open - a second data directory in this process, or a directory another process holds, is StoreUnavailableError', async () => {
     await assert.rejects(
       ChdbStore.open({ dataDir: join(dir, 'b') }),
