@@ -10,7 +10,12 @@ import type { Session } from 'chdb';
 import type { Logger } from 'pino';
 import { clickhouseCode, RETRYABLE_CLICKHOUSE_CODES, StoreQueryError, StoreUnavailableError } from './errors.ts';
 import { compactBody, compactRows } from './format.ts';
-import { EMBEDDED_QUERY_SETTINGS, PINNED_INSERT_SETTINGS, PINNED_QUERY_SETTINGS } from './settings.ts';
+import {
+  EMBEDDED_QUERY_SETTINGS,
+  EMBEDDED_SERVER_SETTINGS,
+  PINNED_INSERT_SETTINGS,
+  PINNED_QUERY_SETTINGS,
+} from './settings.ts';
 import { type InsertOptions, type QueryParams, qualify, type Store } from './store.ts';
 
 let engine: typeof import('chdb') | undefined;
@@ -27,6 +32,11 @@ export interface ChdbStoreOptions {
   querySettings?: Readonly<Record<string, string | number>>;
   /** Make `database` the current database of the connection (`USE`), so unqualified table names resolve there. */
   sessionDatabase?: boolean;
+  /**
+   * Server settings of the engine over EMBEDDED_SERVER_SETTINGS (memory limit, cache sizes). They take effect when
+   * the process's engine starts: the first store opened in a process decides them.
+   */
+  engineSettings?: Readonly<Record<string, string | number>>;
 }
 
 function parseRows<T>(text: string): T[] {
@@ -76,6 +86,8 @@ export class ChdbStore implements Store {
     try {
       session = new engine.Session(dataDir, {
         connectionArgs: Object.entries({
+          ...EMBEDDED_SERVER_SETTINGS,
+          ...opts.engineSettings,
           ...PINNED_QUERY_SETTINGS,
           ...EMBEDDED_QUERY_SETTINGS,
           ...opts.querySettings,

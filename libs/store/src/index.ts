@@ -43,6 +43,11 @@ export type { Migration, Retention } from './schema.ts';
 export { DEFAULT_RETENTION, MIGRATIONS, rollupSelect, TTL_COLUMNS, ttlClause } from './schema.ts';
 export type { ClickHouseSecurity, ClickHouseSecurityConfig } from './security.ts';
 export { clickhouseSecurity } from './security.ts';
-export { EMBEDDED_QUERY_SETTINGS, PINNED_INSERT_SETTINGS, PINNED_QUERY_SETTINGS } from './settings.ts';
+export {
+  EMBEDDED_QUERY_SETTINGS,
+  EMBEDDED_SERVER_SETTINGS,
+  PINNED_INSERT_SETTINGS,
+  PINNED_QUERY_SETTINGS,
+} from './settings.ts';
 export type { InsertOptions, QueryParams, QueryParamValue, Store, StoreBackend } from './store.ts';
 export { qualify } from './store.ts';

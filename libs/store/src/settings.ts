@@ -35,3 +35,31 @@ export const PINNED_QUERY_SETTINGS: Readonly<Record<string, string | number>> = 
 export const EMBEDDED_QUERY_SETTINGS: Readonly<Record<string, string | number>> = {
   query_plan_optimize_lazy_final: 1,
 };
+
+const MiB = 1024 * 1024;
+
+/**
+ * Server settings of the embedded engine (chdb in a kec process, and tools/chdb-http), given when the engine starts
+ * (chdb's `connectionArgs`, as on a `clickhouse local` command line). ClickHouse sizes its caches and its memory
+ * limit from the machine: the mark, index-mark and primary-index caches up to 5 GiB each, the query condition cache
+ * 100 MiB, the compiled expression cache 128 MiB, and the engine's memory limit 90 % of RAM, so an embedded engine
+ * grows with the machine and with what it has read, not with what kec needs. These bound it by configuration; the
+ * libs/store README ("Memory of the embedded engine") has the figures. A ClickHouse server gets the same limits from
+ * its own configuration (deploy/clickhouse/kec-memory.xml).
+ */
+export const EMBEDDED_SERVER_SETTINGS: Readonly<Record<string, string | number>> = {
+  // The engine's tracked memory (queries, inserts, merges, caches): beyond it a query or insert fails with
+  // MEMORY_LIMIT_EXCEEDED (241, retryable: the writer naks and the batch comes back) instead of the process growing.
+  max_server_memory_usage: 1024 * MiB,
+  // Merges start no new merge while merges hold more than this; the inserts keep their share of the limit.
+  merges_mutations_memory_usage_soft_limit: 256 * MiB,
+  mark_cache_size: 64 * MiB,
+  index_mark_cache_size: 16 * MiB,
+  primary_index_cache_size: 16 * MiB,
+  uncompressed_cache_size: 0,
+  index_uncompressed_cache_size: 0,
+  query_condition_cache_size: 16 * MiB,
+  compiled_expression_cache_size: 16 * MiB,
+  // Two merge threads (chdb's default, pinned): each merge holds buffers per column of the parts it merges.
+  background_pool_size: 2,
+};

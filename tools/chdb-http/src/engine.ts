@@ -47,13 +47,16 @@ export class Engine {
     this.dataDir = dataDir;
   }
 
-  /** Opens the data directory (created when missing). Rejects when another process holds it. */
-  static async open(dataDir: string): Promise<Engine> {
+  /**
+   * Opens the data directory (created when missing) with the engine's server settings. Rejects when another process
+   * holds it.
+   */
+  static async open(dataDir: string, settings: Readonly<Record<string, string | number>> = {}): Promise<Engine> {
     const dir = resolve(dataDir);
     mkdirSync(dir, { recursive: true });
     let session: Session;
     try {
-      session = new Session(dir);
+      session = new Session(dir, { connectionArgs: Object.entries(settings).map(([k, v]) => `--${k}=${v}`) });
     } catch (err) {
       throw fromEngineError(err);
     }

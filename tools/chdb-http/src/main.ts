@@ -1,17 +1,19 @@
 // chdb-http: serve one chdb data directory over ClickHouse's HTTP interface.
-//   node tools/chdb-http/src/main.ts --data-dir DIR [--host 127.0.0.1] [--port 0]
+//   node tools/chdb-http/src/main.ts --data-dir DIR [--host 127.0.0.1] [--port 0] [--setting NAME=VALUE ...]
+// --setting: a server setting of the engine over kec's bounds of the embedded engine (EMBEDDED_SERVER_SETTINGS).
 // Prints one line `chdb-http listening on http://HOST:PORT`; SIGTERM/SIGINT close the server and the engine, exit 0.
 import { parseArgs } from 'node:util';
 import { startChdbHttp } from './server.ts';
 
-const usage = 'usage: chdb-http --data-dir DIR [--host 127.0.0.1] [--port 0]\n';
-let values: { 'data-dir'?: string; host?: string; port?: string; help?: boolean };
+const usage = 'usage: chdb-http --data-dir DIR [--host 127.0.0.1] [--port 0] [--setting NAME=VALUE ...]\n';
+let values: { 'data-dir'?: string; host?: string; port?: string; setting?: string[]; help?: boolean };
 try {
   ({ values } = parseArgs({
     options: {
       'data-dir': { type: 'string' },
       host: { type: 'string', default: '127.0.0.1' },
       port: { type: 'string', default: '0' },
+      setting: { type: 'string', multiple: true, default: [] },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -32,9 +34,19 @@ if (!values['data-dir'] || !Number.isInteger(port) || port < 0 || port > 65535) 
   process.exit(2);
 }
 
+const engineSettings: Record<string, string> = {};
+for (const kv of values.setting ?? []) {
+  const m = /^([A-Za-z_][A-Za-z0-9_.]*)=(.*)$/.exec(kv);
+  if (!m) {
+    process.stderr.write(`chdb-http: bad --setting ${kv} (NAME=VALUE)\n${usage}`);
+    process.exit(2);
+  }
+  engineSettings[m[1] as string] = m[2] as string;
+}
+
 let server: Awaited<ReturnType<typeof startChdbHttp>>;
 try {
-  server = await startChdbHttp({ dataDir: values['data-dir'], host: values.host, port });
+  server = await startChdbHttp({ dataDir: values['data-dir'], host: values.host, port, engineSettings });
 } catch (err) {
   process.stderr.write(`chdb-http: cannot start: ${(err as Error).message}\n`);
   process.exit(1);

@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
+import { EMBEDDED_SERVER_SETTINGS } from '@kec/store/settings';
 import { Engine } from './engine.ts';
 import { ChdbHttpError, exceptionBody, fromEngineError, httpStatusFor } from './errors.ts';
 import { bindParams } from './params.ts';
@@ -20,6 +21,11 @@ export interface ChdbHttpOptions {
   port?: number;
   /** Largest request body accepted, after decompression (default 256 MiB). */
   maxBodyBytes?: number;
+  /**
+   * Server settings of the engine (`clickhouse local` command-line form, given when it starts), over kec's bounds
+   * of the embedded engine (EMBEDDED_SERVER_SETTINGS of @kec/store: memory limit, cache sizes).
+   */
+  engineSettings?: Readonly<Record<string, string | number>>;
 }
 
 export interface ChdbHttp {
@@ -254,7 +260,7 @@ async function readRequest(req: IncomingMessage, url: URL, maxBody: number): Pro
 export async function startChdbHttp(opts: ChdbHttpOptions): Promise<ChdbHttp> {
   const host = opts.host ?? '127.0.0.1';
   const maxBody = opts.maxBodyBytes ?? 256 * 1024 * 1024;
-  const engine = await Engine.open(opts.dataDir);
+  const engine = await Engine.open(opts.dataDir, { ...EMBEDDED_SERVER_SETTINGS, ...opts.engineSettings });
   const handlers = new Set<Promise<void>>();
   let closing = false;
 

@@ -1,4 +1,5 @@
-// The CLI as a process: the listening line, one process per data directory, SIGTERM/SIGINT exit 0, data kept.
+// The CLI as a process: the listening line, one process per data directory, SIGTERM/SIGINT exit 0, data kept, the
+// engine's server settings.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -8,6 +9,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createClient } from '@clickhouse/client';
+import { EMBEDDED_SERVER_SETTINGS } from '@kec/store/settings';
 
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'kec-chdb-http-cli-'));
@@ -88,6 +90,34 @@ describe('chdb-http cli', () => {
     await c3.close();
     third.kill('SIGINT');
     assert.equal(await exitOf(third), 0);
+  });
+
+  test('cli - the engine runs with the memory bounds of @kec/store; --setting overrides one, a malformed one is a usage error', async () => {
+    const child = start('--data-dir', join(dir, 'settings'), '--setting', 'mark_cache_size=12345678');
+    const url = /on (http\S+)$/.exec(await firstLine(child))?.[1] as string;
+    const client = createClient({ url });
+    const rows = await (
+      await client.query({
+        query:
+          "SELECT name, value FROM system.server_settings WHERE name IN ('mark_cache_size', 'max_server_memory_usage', 'query_condition_cache_size') ORDER BY name",
+        format: 'JSONEachRow',
+      })
+    ).json<{ name: string; value: string }>();
+    await client.close();
+    assert.deepEqual(Object.fromEntries(rows.map((r) => [r.name, Number(r.value)])), {
+      mark_cache_size: 12345678,
+      max_server_memory_usage: Number(EMBEDDED_SERVER_SETTINGS.max_server_memory_usage),
+      query_condition_cache_size: Number(EMBEDDED_SERVER_SETTINGS.query_condition_cache_size),
+    });
+    child.kill('SIGTERM');
+    assert.equal(await exitOf(child), 0);
+
+    const bad = start('--data-dir', join(dir, 'settings'), '--setting', 'no value');
+    await assert.rejects(firstLine(bad), (e: { exitCode?: number; stderr?: string }) => {
+      assert.equal(e.exitCode, 2);
+      assert.match(e.stderr ?? '', /bad --setting/);
+      return true;
+    });
   });
 
   test('cli - a missing --data-dir is a usage error (exit 2)', async () => {
