@@ -21,7 +21,7 @@ export {
   resolveConfig,
 } from './load.ts';
 export type { SharedConfigValues } from './shared.ts';
-export { LOG_FORMATS, LOG_LEVELS, sharedConfigSpec } from './shared.ts';
+export { LOG_LEVELS, sharedConfigSpec } from './shared.ts';
 export type {
   CompiledKey,
   ConfigSpec,

@@ -67,7 +67,7 @@ export {
   parseKecEvent,
   SourceApiSchema,
 } from './kec-event.ts';
-export { CLUSTER_SCOPED_KINDS, canonicalKind, KIND_ALIASES } from './kinds.ts';
+export { CLUSTER_SCOPED_KINDS, canonicalKind, WORKLOAD_KINDS } from './kinds.ts';
 export type { NormalizeEnvelope } from './normalize.ts';
 export {
   COMBINED_PREFIX,

@@ -64,5 +64,15 @@ export function canonicalKind(kind: string): string {
   return KIND_ALIASES[kind.toLowerCase()] ?? kind;
 }
 
+/** Kinds that own pods through the controller chain (a Deployment through its ReplicaSets, a CronJob through its Jobs). */
+export const WORKLOAD_KINDS: ReadonlySet<string> = new Set([
+  'Deployment',
+  'ReplicaSet',
+  'StatefulSet',
+  'DaemonSet',
+  'Job',
+  'CronJob',
+]);
+
 /** Kinds whose objects have no namespace (their Events' involved object has none). */
 export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set(['Node', 'Namespace', 'PersistentVolume']);

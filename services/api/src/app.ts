@@ -2,6 +2,7 @@
 // bearer-token auth with scopes, Kubernetes-style Status errors.
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { canonicalKind } from '@kec/model';
 import { type Store, StoreError, StoreUnavailableError } from '@kec/store';
 import Fastify, {
   type FastifyBaseLogger,
@@ -15,7 +16,7 @@ import type { Logger } from 'pino';
 import Type from 'typebox';
 import { allowed, type Scope, type TokenStore } from './auth.ts';
 import { ApiError, BadRequestError, UnavailableError } from './errors.ts';
-import { canonicalKind, filtersDigest, parseFilters } from './filters.ts';
+import { filtersDigest, parseFilters } from './filters.ts';
 import {
   type EventCursor,
   getIncident,

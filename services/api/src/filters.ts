@@ -35,18 +35,6 @@ export interface FilterQuery {
   q?: string;
 }
 
-/** Workload kinds whose timeline includes their pods (and a Deployment's ReplicaSets). */
-export const WORKLOAD_KINDS: ReadonlySet<string> = new Set([
-  'Deployment',
-  'ReplicaSet',
-  'StatefulSet',
-  'DaemonSet',
-  'Job',
-  'CronJob',
-]);
-
-export { canonicalKind };
-
 const list = (s: string | undefined): string[] | undefined => {
   if (s === undefined) return undefined;
   const items = s

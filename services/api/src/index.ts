@@ -8,7 +8,7 @@ export { newToken, parseTokenLines, SCOPES, sha256Hex, TokenStore } from './auth
 export type { ApiConfig } from './config.ts';
 export { apiConfig } from './config.ts';
 export { ApiError, BadRequestError, SqlRefusedError, UnavailableError } from './errors.ts';
-export { canonicalKind, parseFilters } from './filters.ts';
+export { parseFilters } from './filters.ts';
 export type {
   EventItem,
   EventPage,

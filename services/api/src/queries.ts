@@ -1,9 +1,10 @@
 // The SQL the routes run. Every value the user gives is a bound `{name:Type}` parameter; only identifiers chosen
 // here from fixed lists reach the SQL text. The same statements run on both backends (embedded chdb and a
 // ClickHouse server over HTTP), so both answer alike.
+
+import { WORKLOAD_KINDS } from '@kec/model';
 import type { IncidentRow, Store } from '@kec/store';
 import type { EventFilters } from './filters.ts';
-import { WORKLOAD_KINDS } from './filters.ts';
 import type { EventItem, Incident, SeriesPoint, TimelineBucket, TimelineEntry, TopBy, TopItem } from './schemas.ts';
 import { selectorSql } from './selector.ts';
 import { iso, normalizeTs } from './time.ts';

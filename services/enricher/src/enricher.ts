@@ -21,7 +21,7 @@ import {
   type SyncState,
   type WorkloadRef,
 } from '@kec/cache';
-import { formatMicroTime, type KecEvent, timestampMicros } from '@kec/model';
+import { formatMicroTime, type KecEvent, timestampMicros, WORKLOAD_KINDS } from '@kec/model';
 import type { Logger } from 'pino';
 import type { Fetcher } from './fetcher.ts';
 import { type InferredChain, inferOwners, pickChain } from './infer.ts';
@@ -44,7 +44,6 @@ export interface EnricherOptions {
 }
 
 /** Kinds that are workloads when they have no controller above them. */
-const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob']);
 const MAX_CHAIN = 5;
 
 interface Req {
