@@ -219,8 +219,9 @@ export function incidentKeys(e: EnrichedEvent, c: Classification): IncidentKey[]
         );
       // the steps of one change (a rollout scales the new ReplicaSet up and the old one down, step by step)
       if (w) keys.push({ key: w, own: true, window: SHORT });
+      // a scale-up is what a later scale-down from its size reverses (a scale-down to a size reverses nothing)
+      if (s.up) keys.push({ key: `${rs}#size:${s.to}`, own: true, find: false });
       keys.push(
-        { key: `${rs}#size:${s.to}`, own: true, find: false },
         // what the ReplicaSet's controller does next: create (up) or delete (down) pods
         { key: `${rs}#${s.up ? 'up' : 'down'}`, own: true, find: false },
         { key: self, own: true, find: false },

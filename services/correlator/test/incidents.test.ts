@@ -289,3 +289,98 @@ test('patterns - first-seen once per namespace/workload and fingerprint; a storm
   assert.equal(storm?.payload.baseline, 0);
   assert.ok((storm?.payload.rate ?? 0) >= 5);
 });
+
+test('incidents - causal keys: a scale-back 20 min later reverses its HPA scale-out; a rollout and kernel findings at the same time stay apart', async () => {
+  const c = correlator();
+  const hpa = (note: string, at: string) =>
+    ev({
+      reason: 'SuccessfulRescale',
+      type: 'Normal',
+      kind: 'HorizontalPodAutoscaler',
+      component: 'horizontal-pod-autoscaler',
+      name: 'web',
+      note,
+      at,
+    });
+  const scaled = (note: string, at: string) =>
+    ev({
+      reason: 'ScalingReplicaSet',
+      type: 'Normal',
+      kind: 'Deployment',
+      component: 'deployment-controller',
+      name: 'web',
+      note,
+      at,
+      workload: WEB,
+    });
+  const rs = (reason: string, name: string, note: string, at: string) =>
+    ev({
+      reason,
+      type: 'Normal',
+      kind: 'ReplicaSet',
+      component: 'replicaset-controller',
+      name,
+      note,
+      at,
+      workload: WEB,
+    });
+  const out = await runAll(c, [
+    hpa('New size: 5; reason: cpu resource utilization (percentage of request) above target', '2026-11-22T06:00:00Z'),
+    scaled('Scaled up replica set web-7d9f8c6b5d from 3 to 5', '2026-11-22T06:00:01Z'),
+    rs('SuccessfulCreate', 'web-7d9f8c6b5d', 'Created pod: web-7d9f8c6b5d-a1b2c', '2026-11-22T06:00:01Z'),
+    // 20 minutes later (beyond the 15 min window): the load drops, the HPA scales back
+    hpa('New size: 3; reason: All metrics below target', '2026-11-22T06:20:00Z'),
+    scaled('Scaled down replica set web-7d9f8c6b5d from 5 to 3', '2026-11-22T06:20:01Z'),
+    rs('SuccessfulDelete', 'web-7d9f8c6b5d', 'Deleted pod: web-7d9f8c6b5d-a1b2c', '2026-11-22T06:20:01Z'),
+    ev({
+      reason: 'Killing',
+      type: 'Normal',
+      name: 'web-7d9f8c6b5d-a1b2c',
+      note: 'Stopping container web',
+      at: '2026-11-22T06:20:01Z',
+      workload: WEB,
+    }),
+    // a rollout of the same Deployment five minutes later: another change, another incident
+    scaled('Scaled up replica set web-6c8b9f7d4a from 0 to 1', '2026-11-22T06:25:00Z'),
+    rs('SuccessfulCreate', 'web-6c8b9f7d4a', 'Created pod: web-6c8b9f7d4a-z9y8x', '2026-11-22T06:25:00Z'),
+    scaled('Scaled down replica set web-7d9f8c6b5d from 3 to 2', '2026-11-22T06:25:20Z'),
+    rs('SuccessfulDelete', 'web-7d9f8c6b5d', 'Deleted pod: web-7d9f8c6b5d-q9z7m', '2026-11-22T06:25:20Z'),
+  ]);
+  const ids = out.map((o) => o.event.incidentId);
+  const hpaIncident = ids[0];
+  assert.ok(hpaIncident);
+  assert.deepEqual(
+    ids.slice(0, 7),
+    Array(7).fill(hpaIncident),
+    JSON.stringify(out.map((o) => [o.event.reason, o.event.incidentId])),
+  );
+  const rollout = ids[7];
+  assert.ok(rollout && rollout !== hpaIncident);
+  assert.deepEqual(ids.slice(7), Array(4).fill(rollout));
+  assert.equal(out[6]?.incident?.rootCause?.reason, 'SuccessfulRescale');
+
+  // kernel findings on a node under memory pressure: node-problem-detector's own incident
+  const node = (reason: string, note: string, at: string, component = 'kubelet') =>
+    ev({ reason, note, at, component, kind: 'Node', name: NODE, node: NODE, type: 'Warning' });
+  const k = await runAll(c, [
+    node('NodeHasInsufficientMemory', `Node ${NODE} status is now: NodeHasInsufficientMemory`, '2026-11-22T07:00:00Z'),
+    node(
+      'TaskHung',
+      'task containerd:1234 blocked for more than 120 seconds.',
+      '2026-11-22T07:00:05Z',
+      'kernel-monitor',
+    ),
+    node('EvictionThresholdMet', 'Attempting to reclaim memory', '2026-11-22T07:00:10Z'),
+    node(
+      'TaskHung',
+      'task kworker/u16:2:77 blocked for more than 120 seconds.',
+      '2026-11-22T07:01:05Z',
+      'kernel-monitor',
+    ),
+  ]);
+  const [pressure, kernel, eviction, kernel2] = k.map((o) => o.event.incidentId);
+  assert.ok(pressure && kernel && pressure !== kernel);
+  assert.equal(eviction, pressure);
+  assert.equal(kernel2, kernel);
+  assert.equal(k[3]?.incident?.rootCause?.reason, 'TaskHung');
+});
