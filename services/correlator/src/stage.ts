@@ -2,18 +2,21 @@
 // acked only after every output of it has its publish ack; a retryable failure naks the batch (msg-ids make the
 // republish of what was already published a no-op, and the Redis state answers a redelivered observation exactly as
 // before); a permanent publish failure (e.g. over max_msg_size) dead-letters only the message whose output it was.
+// The correlating and publishing of a batch (CorrelatorOutput) is shared with the enricher's fused mode
+// (KEC_ENRICHER_CORRELATE), which hands its enriched events to it in process instead of through KEC_ENRICHED.
 import {
   type Bus,
   type BusMessage,
   type ConsumerHandle,
   consume,
   consumerWindow,
+  type DeadLetter,
   formatConsumerWindow,
   Publisher,
   parseBatch,
   settlePublishes,
 } from '@kec/bus';
-import { parseEnrichedEvent } from '@kec/cache';
+import { type EnrichedEvent, parseEnrichedEvent } from '@kec/cache';
 import { eventMsgId, timestampMicros } from '@kec/model';
 import type { ServiceSummary } from '@kec/runtime';
 import type { Logger } from 'pino';
@@ -51,10 +54,130 @@ export async function publishIncident(bus: Bus, pub: Publisher, i: IncidentPaylo
   await pub.publish(bus.subjects.incidents(i.cluster, i.namespace), i, { msgId: incidentMsgId(i) });
 }
 
+/** What CorrelatorOutput published since the previous takeWindow(): the figures of a summary line. */
+export interface OutputWindow {
+  events: number;
+  /** Events above severity info. */
+  warnings: number;
+  incidents: number;
+  patterns: number;
+  /** The worst lag (publish ack minus the watcher's observedAt), seconds. */
+  maxLagS: number;
+}
+
+const emptyWindow = (): OutputWindow => ({ events: 0, warnings: 0, incidents: 0, patterns: 0, maxLagS: 0 });
+
+export function formatOutputWindow(x: OutputWindow): string {
+  const n = (v: number) => v.toLocaleString('en-US');
+  return `${n(x.events)} events out (${n(x.warnings)} above info), ${n(x.incidents)} incident updates, ${n(x.patterns)} patterns, slowest ${x.maxLagS.toFixed(1)} s after the watcher saw it`;
+}
+
+export interface CorrelatorOutputOptions {
+  bus: Bus;
+  publisher: Publisher;
+  correlator: Correlator;
+  metrics?: CorrelatorMetrics | undefined;
+}
+
+/**
+ * Correlates a batch of enriched events and publishes every output: the kec.events/v1 event, the incident's newest
+ * version of the batch, the patterns. Used by the correlator's stage (input KEC_ENRICHED) and by the enricher's fused
+ * mode (input KEC_RAW, enriched in process); both ack their input only after publish() resolved.
+ */
+export class CorrelatorOutput {
+  readonly o: CorrelatorOutputOptions;
+  #processed = 0;
+  #win = emptyWindow();
+  constructor(o: CorrelatorOutputOptions) {
+    this.o = o;
+  }
+
+  /** Events correlated since the start. */
+  get processed(): number {
+    return this.#processed;
+  }
+
+  /**
+   * `events[i]` came from the input message `sources[i]`. Resolves once every output has its publish ack, with one
+   * dead letter per input whose output was refused for good; rejects with the first retryable failure (Redis,
+   * JetStream: the caller naks the batch).
+   */
+  async publish(events: readonly EnrichedEvent[], sources: readonly BusMessage[]): Promise<DeadLetter[]> {
+    const { bus, publisher, metrics: m } = this.o;
+    const win = this.#win;
+    // Issued in stream order in one synchronous turn: the Redis scripts run in this order (one connection, pipelined).
+    const outs = await Promise.all(events.map((e) => this.o.correlator.process(e)));
+    const latest = new Map<string, { incident: IncidentPayload; from: BusMessage }>();
+    // Each publish with the input message whose output it is.
+    const pubs: { from: BusMessage; p: Promise<unknown> }[] = [];
+    for (const [idx, out] of outs.entries()) {
+      const e = out.event;
+      const from = sources[idx] as BusMessage;
+      pubs.push({
+        from,
+        p: publisher.publish(
+          bus.subjects.events(
+            e.cluster,
+            e.namespace,
+            e.regarding.kind || 'Unknown',
+            e.type || 'Unknown',
+            e.reason || 'Unknown',
+          ),
+          e,
+          { msgId: eventMsgId(e.cluster, e.uid, e.resourceVersion) },
+        ),
+      });
+      if (out.incident) {
+        const had = latest.get(out.incident.id);
+        if (!had || had.incident.version < out.incident.version) {
+          latest.set(out.incident.id, { incident: out.incident, from });
+        }
+      }
+      for (const p of out.patterns) {
+        pubs.push({
+          from,
+          p: publisher.publish(bus.subjects.patterns(p.payload.cluster, p.payload.namespace), p.payload, {
+            msgId: p.msgId,
+          }),
+        });
+        m?.patterns.add(1, { kind: p.payload.kind });
+        win.patterns++;
+      }
+      if (e.classification.severity !== 'info') win.warnings++;
+      m?.events.add(1, { severity: e.classification.severity });
+      m?.occurrences.add(e.occurrences);
+      if (out.replay) m?.replays.add(1);
+    }
+    for (const { incident, from } of latest.values()) {
+      pubs.push({ from, p: publishIncident(bus, publisher, incident) });
+      m?.incidents.add(1, { state: incident.state });
+      win.incidents++;
+    }
+    const rejected = await settlePublishes(pubs);
+    this.#processed += outs.length;
+    win.events += outs.length;
+    const now = Date.now();
+    for (const out of outs) {
+      const t = timestampMicros(out.event.observedAt) / 1000;
+      if (!Number.isFinite(t)) continue;
+      const lag = Math.max(0, (now - t) / 1000);
+      m?.lag.record(lag);
+      if (lag > win.maxLagS) win.maxLagS = lag;
+    }
+    return rejected;
+  }
+
+  /** The figures since the previous call (and starts a new window). */
+  takeWindow(): OutputWindow {
+    const w = this.#win;
+    this.#win = emptyWindow();
+    return w;
+  }
+}
+
 export async function startStage(o: StageOptions): Promise<Stage> {
   const publisher = new Publisher(o.bus, { window: 1024 });
-  let processed = 0;
-  let win = { incidents: 0, patterns: 0, warnings: 0, maxLagS: 0 };
+  const output = new CorrelatorOutput({ bus: o.bus, publisher, correlator: o.correlator, metrics: o.metrics });
   const m = o.metrics;
   const handle = await consume({
     bus: o.bus,
@@ -72,87 +195,25 @@ export async function startStage(o: StageOptions): Promise<Stage> {
     handler: async (msgs: BusMessage[]) => {
       const t0 = performance.now();
       const { items: events, sources, deadLetter } = parseBatch(msgs, parseEnrichedEvent);
-      // Issued in stream order: the Redis scripts run in this order (one connection, pipelined).
-      const outs = await Promise.all(events.map((e) => o.correlator.process(e)));
-      const latest = new Map<string, { incident: IncidentPayload; from: BusMessage }>();
-      // Each publish with the input message whose output it is.
-      const pubs: { from: BusMessage; p: Promise<unknown> }[] = [];
-      for (const [idx, out] of outs.entries()) {
-        const e = out.event;
-        const from = sources[idx] as BusMessage;
-        pubs.push({
-          from,
-          p: publisher.publish(
-            o.bus.subjects.events(
-              e.cluster,
-              e.namespace,
-              e.regarding.kind || 'Unknown',
-              e.type || 'Unknown',
-              e.reason || 'Unknown',
-            ),
-            e,
-            { msgId: eventMsgId(e.cluster, e.uid, e.resourceVersion) },
-          ),
-        });
-        if (out.incident) {
-          const had = latest.get(out.incident.id);
-          if (!had || had.incident.version < out.incident.version) {
-            latest.set(out.incident.id, { incident: out.incident, from });
-          }
-        }
-        for (const p of out.patterns) {
-          pubs.push({
-            from,
-            p: publisher.publish(o.bus.subjects.patterns(p.payload.cluster, p.payload.namespace), p.payload, {
-              msgId: p.msgId,
-            }),
-          });
-          m?.patterns.add(1, { kind: p.payload.kind });
-          win.patterns++;
-        }
-        if (e.classification.severity !== 'info') win.warnings++;
-        m?.events.add(1, { severity: e.classification.severity });
-        m?.occurrences.add(e.occurrences);
-        if (out.replay) m?.replays.add(1);
-      }
-      for (const { incident, from } of latest.values()) {
-        pubs.push({ from, p: publishIncident(o.bus, publisher, incident) });
-        m?.incidents.add(1, { state: incident.state });
-        win.incidents++;
-      }
-      deadLetter.push(...(await settlePublishes(pubs)));
-      processed += outs.length;
-      const now = Date.now();
-      for (const out of outs) {
-        const t = timestampMicros(out.event.observedAt) / 1000;
-        if (!Number.isFinite(t)) continue;
-        const lag = Math.max(0, (now - t) / 1000);
-        m?.lag.record(lag);
-        if (lag > win.maxLagS) win.maxLagS = lag;
-      }
+      deadLetter.push(...(await output.publish(events, sources)));
       m?.batchDuration.record((performance.now() - t0) / 1000);
       return deadLetter.length ? { deadLetter } : undefined;
     },
   });
   const window = consumerWindow(handle);
-  let processedBefore = 0;
   return {
     handle,
     publisher,
     get processed() {
-      return processed;
+      return output.processed;
     },
     async summary() {
       const w = await window();
-      const out = processed - processedBefore;
-      processedBefore = processed;
-      const x = win;
-      win = { incidents: 0, patterns: 0, warnings: 0, maxLagS: 0 };
-      const n = (v: number) => v.toLocaleString('en-US');
+      const x = output.takeWindow();
       return {
-        msg: `${formatConsumerWindow(w)}; ${n(out)} events out (${n(x.warnings)} above info), ${n(x.incidents)} incident updates, ${n(x.patterns)} patterns, slowest ${x.maxLagS.toFixed(1)} s after the watcher saw it`,
+        msg: `${formatConsumerWindow(w)}; ${formatOutputWindow(x)}`,
         in: w.processed,
-        out,
+        out: x.events,
         incidentUpdates: x.incidents,
         patterns: x.patterns,
         maxLagSeconds: Number(x.maxLagS.toFixed(3)),
