@@ -17,9 +17,11 @@
 //   5. raw single hop: the same payloads (read back from the run's KEC_RAW) published to a fresh stream with the
 //      plain JetStream client and consumed with acks, publish+consume messages/s; the ratio sustained / raw.
 //   ./dev bench e2e [--minutes 10] [--rate 100] [--flood 50000] [--sick 0.1] [--live-minutes 5] [--lat-rate 1000] [--lat-seconds 20]
-//                   [--set KEC_KEY=VALUE ...] [--cpu-prof DIR] [--http-store]
+//                   [--fused] [--set KEC_KEY=VALUE ...] [--cpu-prof DIR] [--http-store]
 // --http-store: the writer on the HTTP backend against tools/chdb-http (as against a ClickHouse server), whose
 // process is reported as `chdb-http` beside the services.
+// --fused: the fused mode of small installs (the enricher correlates in process, KEC_ENRICHER_CORRELATE=true; no
+// correlator process, nothing on KEC_ENRICHED).
 import { readdirSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { availableParallelism } from 'node:os';
@@ -55,6 +57,7 @@ const { values } = parseArgs({
     'lat-seconds': { type: 'string', default: '20' },
     'cpu-prof': { type: 'string' },
     'http-store': { type: 'boolean', default: false },
+    fused: { type: 'boolean', default: false },
     set: { type: 'string', multiple: true, default: [] },
   },
 });
@@ -245,10 +248,12 @@ async function writerEventRows(pipe: Pipeline, rows: number, timeoutMs: number):
 const iso = newIsolation();
 const sim = await startSimProcess(['--scenario', 'none', '--history-window', '3600']);
 // Production batching for the writer (the tests shorten it); --cpu-prof DIR writes a V8 CPU profile per service.
+const fused = values.fused === true;
 const pipe = new Pipeline(iso, sim.kubeconfig, {
   watchers: 0,
   enrichers: 1,
-  correlators: 1,
+  correlators: fused ? 0 : 1,
+  fused,
   httpStore: values['http-store'],
   extra: {
     KEC_WRITER_BATCH_WAIT_MS: '1000',
@@ -454,7 +459,7 @@ try {
 
   const out = (s: string) => process.stdout.write(`${s}\n`);
   out(
-    `\nkec end to end on this machine (${new Date().toISOString()}, load ${loadSustained} after the sustained run)\n`,
+    `\nkec end to end on this machine (${new Date().toISOString()}, load ${loadSustained} after the sustained run)${fused ? ', fused mode (the enricher correlates in process)' : ''}\n`,
   );
   out('| measure | value | goal |');
   out('|---|---|---|');

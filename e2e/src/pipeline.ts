@@ -1,5 +1,6 @@
 // The pipeline as OS processes: two watchers (Lease election), N enrichers, N correlators and N writers, each writer
-// with the sql service in its process. One writer may use the embedded store; several share one ClickHouse engine
+// with the sql service in its process; or, with `fused`, N enrichers that correlate in process
+// (KEC_ENRICHER_CORRELATE=true) and no correlator. One writer may use the embedded store; several share one ClickHouse engine
 // through the HTTP backend, served by tools/chdb-http in its own process (see README "Writer replicas").
 import { join } from 'node:path';
 import { type Isolation, type KecProc, kecEnv, Proc, ROOT, ready, startKec, WaitAborted, waitFor } from './harness.ts';
@@ -34,7 +35,10 @@ export class StoreServer {
 export interface PipelineOptions {
   watchers?: number;
   enrichers?: number;
+  /** Correlator replicas (default 2; none with `fused`). */
   correlators?: number;
+  /** The fused mode: every enricher correlates in process (KEC_ENRICHER_CORRELATE=true). */
+  fused?: boolean;
   /** Writer replicas (default 1). More than one share a StoreServer through the HTTP backend. */
   writers?: number;
   /** One writer on a StoreServer too (the HTTP backend, as with a ClickHouse server) instead of the embedded store. */
@@ -75,6 +79,7 @@ export class Pipeline {
       KEC_WRITER_BATCH_WAIT_MS: '200',
       KEC_SHUTDOWN_GRACE_MS: '10000',
       ...(this.store ? { KEC_CLICKHOUSE_URL: this.store.url } : {}),
+      ...(this.opts.fused && service === 'enricher' ? { KEC_ENRICHER_CORRELATE: 'true' } : {}),
       ...this.opts.extra,
       ...this.opts.perService?.[service],
     });
@@ -104,7 +109,7 @@ export class Pipeline {
     if (this.store && !this.store.proc) await this.store.start();
     const plan: [string, number][] = [
       ['writer', o.writers ?? 1],
-      ['correlator', o.correlators ?? 2],
+      ['correlator', o.correlators ?? (o.fused ? 0 : 2)],
       ['enricher', o.enrichers ?? 2],
       ['watcher', o.watchers ?? 2],
     ];

@@ -37,6 +37,12 @@ export const enricherConfig = defineConfig({
       description:
         'max_bytes of the streams the enricher ensures (KEC_RAW, KEC_ENRICHED, KEC_DLQ); 0: the @kec/bus catalogue value.',
     },
+    correlate: {
+      schema: Type.Boolean(),
+      default: false,
+      description:
+        'Fused mode (small installs): correlate in this process (KEC_CORRELATOR_* keys apply) and publish kec.events, kec.incidents, kec.patterns instead of kec.enriched. See README.',
+    },
     durable: {
       schema: Type.String({ pattern: '^[-_a-zA-Z0-9]+$' }),
       default: 'enricher',

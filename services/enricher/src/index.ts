@@ -9,6 +9,7 @@ import { csv, type EnricherConfig, enricherConfig } from './config.ts';
 import { Enricher } from './enricher.ts';
 import { Fetcher } from './fetcher.ts';
 import { Filler } from './filler.ts';
+import { type Fused, startFused } from './fused.ts';
 import { MetadataKubeClient } from './metadata-client.ts';
 import { type EnricherMetrics, enricherMetrics } from './metrics.ts';
 import { type Stage, startStage } from './stage.ts';
@@ -23,10 +24,12 @@ export type { FetcherOptions, FetchResult } from './fetcher.ts';
 export { Fetcher, TokenBucket } from './fetcher.ts';
 export type { FillerOptions } from './filler.ts';
 export { Filler } from './filler.ts';
+export type { Fused } from './fused.ts';
+export { startFused } from './fused.ts';
 export { MetadataKubeClient } from './metadata-client.ts';
 export type { EnricherMetrics } from './metrics.ts';
 export { enricherMetrics } from './metrics.ts';
-export type { Stage, StageOptions } from './stage.ts';
+export type { EnrichedOutput, Stage, StageOptions } from './stage.ts';
 export { startStage } from './stage.ts';
 
 export function selectKinds(cfg: Pick<EnricherConfig, 'kinds'>): KindInfo[] {
@@ -44,7 +47,7 @@ export function selectKinds(cfg: Pick<EnricherConfig, 'kinds'>): KindInfo[] {
 export const enricherService: ServiceDefinition = {
   name: 'enricher',
   description:
-    'Enriches KEC_RAW events with labels, owners, node and namespace context from a Redis cache into KEC_ENRICHED.',
+    'Enriches KEC_RAW events with labels, owners, node and namespace context from a Redis cache into KEC_ENRICHED (with KEC_ENRICHER_CORRELATE=true, correlates them in process into KEC_EVENTS, KEC_INCIDENTS, KEC_PATTERNS).',
   config: enricherConfig,
   async start(ctx: ServiceContext): Promise<RunningService> {
     const cfg = loadConfig(enricherConfig, { env: ctx.env, file: ctx.configFile });
@@ -67,8 +70,10 @@ export const enricherService: ServiceDefinition = {
       meter: ctx.meter,
     });
     const rawStream = `${cfg.streamPrefix}KEC_RAW`;
+    let fused: Fused | undefined;
     try {
-      for (const s of ['KEC_RAW', 'KEC_ENRICHED', 'KEC_DLQ']) {
+      // The fused mode publishes nothing on KEC_ENRICHED (the correlator half ensures its own output streams).
+      for (const s of cfg.correlate ? ['KEC_RAW', 'KEC_DLQ'] : ['KEC_RAW', 'KEC_ENRICHED', 'KEC_DLQ']) {
         const overrides = cfg.streamMaxBytes > 0 ? { [s]: { max_bytes: cfg.streamMaxBytes } } : undefined;
         await ensureStream(
           bus.jsm,
@@ -85,7 +90,9 @@ export const enricherService: ServiceDefinition = {
           maxAckPending: cfg.maxAckPending,
         }),
       );
+      if (cfg.correlate) fused = await startFused(ctx, bus, cfg);
     } catch (err) {
+      await fused?.stop();
       await bus.close();
       throw err;
     }
@@ -99,6 +106,7 @@ export const enricherService: ServiceDefinition = {
     } catch (err) {
       ac.abort();
       for (const p of parts) await p.stop();
+      await fused?.stop();
       await bus.close();
       throw err;
     }
@@ -157,6 +165,7 @@ export const enricherService: ServiceDefinition = {
         maxNakDelayMs: cfg.maxNakDelayMs,
         metrics,
         logger: log,
+        output: fused?.output,
       });
       log.debug({ clusters: targets.map((t) => t.name) }, 'consuming KEC_RAW');
     })().catch((err: unknown) => {
@@ -182,6 +191,8 @@ export const enricherService: ServiceDefinition = {
       readiness() {
         if (bus.nc.isClosed()) return 'NATS connection closed';
         if (!stage) return 'waiting for the cache to sync before consuming';
+        const correlator = fused?.readiness();
+        if (correlator) return `correlator state: ${correlator}`;
         for (const p of parts) {
           if (p.elector?.isLeader && !p.filler.status().every((st) => st.synced)) {
             return `filler informers of cluster ${p.name} not synced yet`;
@@ -194,6 +205,7 @@ export const enricherService: ServiceDefinition = {
         ac.abort();
         await starting;
         await stage?.stop();
+        await fused?.stop();
         for (const p of parts) await p.stop();
         await bus.close();
       },

@@ -2,17 +2,21 @@
 // every enriched event of it has its JetStream publish ack; a retryable publish failure naks the batch (the msg-id
 // makes the republish of its already-published events a no-op); a permanent one (e.g. an enriched event over the
 // stream's max_msg_size) dead-letters only the raw message it came from.
+// In the fused mode (KEC_ENRICHER_CORRELATE, see fused.ts) `output` replaces KEC_ENRICHED: the enriched events go to
+// the correlator in this process, and the batch is acked once the correlator's outputs have their publish acks.
 import {
   type Bus,
   type BusMessage,
   type ConsumerHandle,
   consume,
   consumerWindow,
+  type DeadLetter,
   formatConsumerWindow,
   Publisher,
   parseBatch,
   settlePublishes,
 } from '@kec/bus';
+import type { EnrichedEvent } from '@kec/cache';
 import { eventMsgId, parseKecEvent, timestampMicros } from '@kec/model';
 import type { ServiceSummary } from '@kec/runtime';
 import type { Logger } from 'pino';
@@ -33,11 +37,43 @@ export interface StageOptions {
   nakDelayMs?: number | undefined;
   maxNakDelayMs?: number | undefined;
   publishWindow?: number;
+  /** Where the enriched events go instead of KEC_ENRICHED (the fused mode). */
+  output?: EnrichedOutput | undefined;
+}
+
+/** A destination of enriched events other than KEC_ENRICHED. */
+export interface EnrichedOutput {
+  /**
+   * `events[i]` came from the raw message `sources[i]`. Resolves once every output has its publish ack, with a dead
+   * letter per raw message whose output was refused for good; rejects with a retryable failure (the batch is nak'ed).
+   */
+  publish(events: readonly EnrichedEvent[], sources: readonly BusMessage[]): Promise<DeadLetter[]>;
+  /** What it published since the previous call, for the summary line: text and figures. */
+  summary(): { msg: string; fields: Record<string, number> };
+  /** Waits for every publish in flight (after the consumer stopped). */
+  flush(): Promise<void>;
+}
+
+/** The default output: every enriched event on `<root>.enriched.<cluster>.<ns>.<kind>` (KEC_ENRICHED). */
+function enrichedStream(bus: Bus, window: number): EnrichedOutput {
+  const publisher = new Publisher(bus, { window });
+  return {
+    publish: (enriched, sources) =>
+      settlePublishes(
+        enriched.map((e, i) => ({
+          from: sources[i] as BusMessage,
+          p: publisher.publish(bus.subjects.enriched(e.cluster, e.namespace, e.regarding.kind || 'Unknown'), e, {
+            msgId: eventMsgId(e.cluster, e.uid, e.resourceVersion),
+          }),
+        })),
+      ),
+    summary: () => ({ msg: '', fields: {} }),
+    flush: () => publisher.flush(),
+  };
 }
 
 export interface Stage {
   handle: ConsumerHandle;
-  publisher: Publisher;
   /** Events published since start. */
   readonly published: number;
   /** Events in and out since the previous call, with the enrichment statuses and the worst lag: a summary line. */
@@ -46,7 +82,7 @@ export interface Stage {
 }
 
 export async function startStage(o: StageOptions): Promise<Stage> {
-  const publisher = new Publisher(o.bus, { window: o.publishWindow ?? 512 });
+  const output = o.output ?? enrichedStream(o.bus, o.publishWindow ?? 512);
   let published = 0;
   let statuses: Record<string, number> = {};
   let maxLagS = 0;
@@ -67,14 +103,7 @@ export async function startStage(o: StageOptions): Promise<Stage> {
       const t0 = performance.now();
       const { items: events, sources, deadLetter } = parseBatch(msgs, parseKecEvent);
       const enriched = await o.enricher.enrichBatch(events); // enriched[i] is events[i]
-      const rejected = await settlePublishes(
-        enriched.map((e, i) => ({
-          from: sources[i] as BusMessage,
-          p: publisher.publish(o.bus.subjects.enriched(e.cluster, e.namespace, e.regarding.kind || 'Unknown'), e, {
-            msgId: eventMsgId(e.cluster, e.uid, e.resourceVersion),
-          }),
-        })),
-      );
+      const rejected = await output.publish(enriched, sources);
       deadLetter.push(...rejected);
       const failed = new Set(rejected.map((d) => d.message));
       const ok = enriched.filter((_, i) => !failed.has(sources[i] as BusMessage));
@@ -99,7 +128,6 @@ export async function startStage(o: StageOptions): Promise<Stage> {
   let publishedBefore = 0;
   return {
     handle,
-    publisher,
     get published() {
       return published;
     },
@@ -115,10 +143,14 @@ export async function startStage(o: StageOptions): Promise<Stage> {
         .sort((a, b) => b[1] - a[1])
         .map(([s, n]) => `${s} ${((100 * n) / Math.max(1, out)).toFixed(1)} %`)
         .join(', ');
+      const after = output.summary();
       return {
-        msg: `${formatConsumerWindow(w)}; ${out.toLocaleString('en-US')} enriched out${shares ? ` (${shares})` : ''}, slowest ${lag.toFixed(1)} s after the watcher saw it`,
+        msg: after.msg
+          ? `${formatConsumerWindow(w)}; ${out.toLocaleString('en-US')} enriched${shares ? ` (${shares})` : ''} and correlated: ${after.msg}`
+          : `${formatConsumerWindow(w)}; ${out.toLocaleString('en-US')} enriched out${shares ? ` (${shares})` : ''}, slowest ${lag.toFixed(1)} s after the watcher saw it`,
         in: w.processed,
         out,
+        ...after.fields,
         statuses: counts,
         maxLagSeconds: Number(lag.toFixed(3)),
         failed: w.failed,
@@ -128,7 +160,7 @@ export async function startStage(o: StageOptions): Promise<Stage> {
     },
     async stop() {
       await handle.stop();
-      await publisher.flush();
+      await output.flush();
     },
   };
 }

@@ -14,7 +14,7 @@ import {
   UidMap,
 } from '@kec/kube-sim';
 import { eventMsgId, type KecEvent, normalizeEvent } from '@kec/model';
-import type { RunningService, ServiceContext } from '@kec/runtime';
+import type { RunningService, ServiceContext, ServiceDefinition } from '@kec/runtime';
 import { type Meter, metrics, trace } from '@opentelemetry/api';
 import { pino } from 'pino';
 import { enricherService } from '../src/index.ts';
@@ -84,6 +84,13 @@ export async function setup(
     KEC_ENRICHER_LEASE_DURATION_MS: '3000',
     KEC_ENRICHER_RENEW_DEADLINE_MS: '2000',
     KEC_ENRICHER_RETRY_PERIOD_MS: '500',
+    // the correlator's half of the fused mode (KEC_ENRICHER_CORRELATE), and a correlator service of a fused test
+    KEC_CORRELATOR_SUBJECT_ROOT: root,
+    KEC_CORRELATOR_STREAM_PREFIX: prefix,
+    KEC_CORRELATOR_STREAM_MAX_BYTES: String(STREAM_BYTES),
+    KEC_CORRELATOR_REDIS_PREFIX: `${redisPrefix}corr:`,
+    KEC_CORRELATOR_SWEEP_INTERVAL_MS: '0',
+    KEC_CORRELATOR_BATCH_WAIT_MS: '10',
     ...opts.enricherEnv,
   };
   const e: Env = {
@@ -98,7 +105,8 @@ export async function setup(
     enrichedStream: `${prefix}KEC_ENRICHED`,
     env,
     async cleanup() {
-      for (const s of ['KEC_RAW', 'KEC_ENRICHED', 'KEC_DLQ'])
+      // the correlator's output streams exist when a fused enricher or a correlator ran
+      for (const s of ['KEC_RAW', 'KEC_ENRICHED', 'KEC_DLQ', 'KEC_EVENTS', 'KEC_INCIDENTS', 'KEC_PATTERNS'])
         await bus.jsm.streams.delete(`${prefix}${s}`).catch(() => false);
       await bus.close();
       const store = await CacheStore.connect({ url: redisUrl, cluster, prefix: redisPrefix, connectWaitMs: 1000 });
@@ -118,6 +126,15 @@ export interface Running {
 
 /** Starts the enricher service in this process (the real ServiceDefinition). */
 export async function startEnricher(env: Record<string, string>, meter?: Meter): Promise<Running> {
+  return startDefinition(enricherService, env, meter);
+}
+
+/** Starts a service (the enricher, or the correlator of a two-stage run) in this process. */
+export async function startDefinition(
+  def: ServiceDefinition,
+  env: Record<string, string>,
+  meter?: Meter,
+): Promise<Running> {
   const shared = loadConfig(sharedConfigSpec, { env });
   const abort = new AbortController();
   const ctx: ServiceContext = {
@@ -130,7 +147,7 @@ export async function startEnricher(env: Record<string, string>, meter?: Meter):
     registerHealthCheck: () => {},
     signal: abort.signal,
   };
-  const running = await enricherService.start(ctx);
+  const running = await def.start(ctx);
   let stopped = false;
   return {
     running,
@@ -215,31 +232,37 @@ export async function streamCount(bus: Bus, stream: string): Promise<number> {
   }
 }
 
-export interface StoredEnriched {
+export interface Stored<T> {
   seq: number;
   subject: string;
   msgId: string | undefined;
-  data: EnrichedEvent;
+  data: T;
 }
 
-/** Reads every message of the enriched stream in order, validating each against kec.enriched/v1. */
-export async function readEnriched(bus: Bus, stream: string): Promise<StoredEnriched[]> {
+export type StoredEnriched = Stored<EnrichedEvent>;
+
+/** Every message of a stream, in order, each payload through `parse` (default: JSON, not validated). */
+export async function readStream<T>(
+  bus: Bus,
+  stream: string,
+  parse: (data: Uint8Array) => T = (d) => JSON.parse(new TextDecoder().decode(d)) as T,
+): Promise<Stored<T>[]> {
   const total = await streamCount(bus, stream);
-  const out: StoredEnriched[] = [];
+  const out: Stored<T>[] = [];
   if (total === 0) return out;
   const c = await bus.js.consumers.get(stream);
   const it = await c.consume({ max_messages: 1000 });
   for await (const m of it) {
-    out.push({
-      seq: m.seq,
-      subject: m.subject,
-      msgId: m.headers?.get('Nats-Msg-Id'),
-      data: parseEnrichedEvent(m.data),
-    });
+    out.push({ seq: m.seq, subject: m.subject, msgId: m.headers?.get('Nats-Msg-Id'), data: parse(m.data) });
     if (out.length >= total || m.info.pending === 0) break;
   }
   await it.close();
   return out;
+}
+
+/** Reads every message of the enriched stream in order, validating each against kec.enriched/v1. */
+export function readEnriched(bus: Bus, stream: string): Promise<StoredEnriched[]> {
+  return readStream(bus, stream, parseEnrichedEvent);
 }
 
 /** Waits until the enriched stream holds `n` messages, then returns them keyed by event uid. */
