@@ -4,10 +4,12 @@
 // one of them is SIGKILLed with batches in flight and restarted: its un-acked raw messages are redelivered (after ack_wait) and processed again. Asserts: the store
 // equals the ground truth (no loss, no wrong count, no duplicate), every raw observation has exactly one kec.events
 // message (same msg-ids), every incident version one message, redeliveries happened, nothing on kec.enriched, every
-// public message valid against schemas/, and clean drains.
+// public message valid against schemas/, and clean drains. Then `kec run all` with the key (the correlator service
+// runs beside the fused enricher in one process) on the same kube-sim: the store equals the same ground truth, and
+// /metrics names each metric once.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { runScenarios } from '@kec/kube-sim';
+import { type GroundTruth, runScenarios } from '@kec/kube-sim';
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import {
@@ -15,12 +17,14 @@ import {
   cleanup,
   type Isolation,
   type KecProc,
+  kecEnv,
   metricSum,
   NATS_URL,
   newIsolation,
   ready,
   type SimProc,
   scrape,
+  startKec,
   startSimProcess,
   waitFor,
 } from '../src/index.ts';
@@ -31,6 +35,7 @@ let iso: Isolation;
 let sim: SimProc;
 let pipe: Pipeline;
 let tap: ContractTap;
+let gt: GroundTruth | undefined;
 
 before(async () => {
   iso = newIsolation();
@@ -80,7 +85,7 @@ test('fused - SIGKILL of a fused enricher mid-batch loses and doubles nothing; s
     const i = await jsm.consumers.info(raw, 'enricher');
     return i.num_pending + i.num_ack_pending;
   };
-  const { groundTruth: gt } = await runScenarios({
+  const { groundTruth } = await runScenarios({
     kubeconfig: sim.kubeconfig,
     scenarios: 'all',
     rate: 5,
@@ -90,6 +95,7 @@ test('fused - SIGKILL of a fused enricher mid-batch loses and doubles nothing; s
     repeat: false,
     concurrency: 8,
   });
+  gt = groundTruth;
   const [a, b] = await Promise.all([pipe.start('enricher', 0), pipe.start('enricher', 1)]);
   const victim = a as KecProc;
   for (const p of [a, b] as KecProc[]) await waitFor(`${p.name} ready`, () => ready(p.metricsPort), 90_000);
@@ -110,7 +116,7 @@ test('fused - SIGKILL of a fused enricher mid-batch loses and doubles nothing; s
   await pipe.restart(victim);
 
   // ack_wait is 30 s: the victim's un-acked messages come back then.
-  const waited = await waitForStore(pipe.writer.sqlPort, gt, 240_000);
+  const waited = await waitForStore(pipe.writer.sqlPort, groundTruth, 240_000);
   await waitFor(
     'the raw consumer drained',
     async () => {
@@ -120,7 +126,7 @@ test('fused - SIGKILL of a fused enricher mid-batch loses and doubles nothing; s
     60_000,
   );
   await nc.close();
-  const c = await compareStore(pipe.writer.sqlPort, gt);
+  const c = await compareStore(pipe.writer.sqlPort, groundTruth);
   const line = summary(c);
   t.diagnostic(`store complete ${waited} ms after the kill; ${line}`);
   assert.deepEqual(c.missing, [], line);
@@ -163,4 +169,33 @@ test('fused - SIGKILL of a fused enricher mid-batch loses and doubles nothing; s
   assert.ok(tap.seen.events > 0 && tap.seen.incidents > 0 && tap.seen.patterns > 0, tap.summary());
   const codes = await pipe.stopAll();
   for (const [name, code] of Object.entries(codes)) assert.equal(code, 0, `${name} drained with exit ${code}`);
+});
+
+test('fused - kec run all with KEC_ENRICHER_CORRELATE: the store equals the ground truth, each metric exported once', async (t) => {
+  assert.ok(gt, 'needs the scenarios the first test played');
+  const iso2 = newIsolation();
+  const all = await startKec('all', ['all'], kecEnv(iso2, sim.kubeconfig, { KEC_ENRICHER_CORRELATE: 'true' }));
+  let code: number | null = null;
+  try {
+    await waitFor('kec run all ready', () => ready(all.metricsPort), 90_000);
+    // The watcher lists every Event object kube-sim holds: the first test's scenarios, one observation each.
+    const waited = await waitForStore(all.sqlPort, gt, 120_000);
+    const c = await compareStore(all.sqlPort, gt);
+    const line = summary(c);
+    t.diagnostic(`store complete after ${waited} ms; ${line}`);
+    assert.deepEqual(c.missing, [], line);
+    assert.equal(c.duplicates + c.extra + c.wrongCount.length + c.wrongOccurrences.length, 0, line);
+    const text = await (await fetch(`http://127.0.0.1:${all.metricsPort}/metrics`)).text();
+    const types = text.split('\n').filter((l) => l.startsWith('# TYPE '));
+    const twice = types.filter((l, i) => types.indexOf(l) !== i);
+    assert.deepEqual(twice, [], 'every metric family once');
+    const m = await scrape(all.metricsPort);
+    assert.ok(metricSum(m, 'kec_correlator_events_total') >= c.expectedEvents, 'correlated in the process');
+    assert.equal((await msgIds(`${iso2.prefix}KEC_ENRICHED`)).length, 0, 'nothing on kec.enriched');
+    assert.ok((await msgIds(`${iso2.prefix}KEC_INCIDENTS`)).length > 0, 'incidents published');
+  } finally {
+    code = await all.stop('SIGTERM', 20_000);
+    await cleanup(iso2);
+  }
+  assert.equal(code, 0, 'kec run all drained with exit 0');
 });
