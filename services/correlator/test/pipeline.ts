@@ -157,116 +157,136 @@ export async function playEnriched(opts: {
   /** Scenarios overlapping in time on shared nodes and workloads (kube-sim's overlap mode). */
   overlap?: boolean;
 }): Promise<Enriched> {
-  const sim = await startKubeSim({ port: 0 });
-  const sp = await space();
-  const cluster = `c${sp.id}`;
-  const redisPrefix = `t${sp.id}:`;
-  const model = planCluster(opts.seed, { nodes: 4 });
-  const uids = new UidMap();
-  const client = new DriverClient({ url: sim.url, token: sim.token });
-  const dbg = (m: string) => process.env.KEC_DEBUG && process.stderr.write(`${new Date().toISOString()} ${m}\n`);
-  dbg('apply');
-  await applyCluster(client, model, uids);
-  dbg('applied');
-  client.close();
-  const stopEnricher = await startService(enricherService, {
-    KEC_CLUSTER: cluster,
-    KEC_NATS_URL: NATS_URL,
-    KEC_REDIS_URL: REDIS_URL,
-    KEC_METRICS_PORT: '0',
-    KEC_LOG_LEVEL: 'warn',
-    KEC_ENRICHER_KUBECONFIG: sim.kubeconfigPath,
-    KEC_ENRICHER_SUBJECT_ROOT: sp.root,
-    KEC_ENRICHER_STREAM_PREFIX: sp.prefix,
-    KEC_ENRICHER_REDIS_PREFIX: redisPrefix,
-    KEC_ENRICHER_LEASE_NAME: `kec-enricher-${sp.id}`,
-    KEC_ENRICHER_SYNC_INTERVAL_MS: '200',
-    KEC_ENRICHER_BATCH_WAIT_MS: '10',
-    KEC_ENRICHER_LEASE_DURATION_MS: '3000',
-    KEC_ENRICHER_RENEW_DEADLINE_MS: '2000',
-    KEC_ENRICHER_RETRY_PERIOD_MS: '500',
-    KEC_ENRICHER_STREAM_MAX_BYTES: String(MAX_BYTES),
-  });
-  dbg('enricher started');
-  const store = await CacheStore.connect({ url: REDIS_URL, cluster, prefix: redisPrefix });
-  await waitFor('enricher cache synced', async () => Object.keys(await store.getSync()).length >= 11);
-  // the watch: every ADDED/MODIFIED/DELETED, normalized and published as the watcher does, in watch order
-  const pub = new Publisher(sp.bus, { window: 512 });
-  const ac = new AbortController();
-  let lastRv = '0';
-  let published = 0;
-  const pending: Promise<unknown>[] = [];
-  const from = sim.resourceVersion();
-  const res = await fetch(
-    `${sim.url}/api/v1/events?watch=1&allowWatchBookmarks=false&resourceVersion=${from}&timeoutSeconds=600`,
-    {
-      headers: { authorization: `Bearer ${sim.token}` },
-      signal: ac.signal,
-    },
-  );
-  const watching = (async () => {
-    if (!res.body) throw new Error('no watch body');
-    const decoder = new TextDecoder();
-    let buf = '';
-    try {
-      for await (const chunk of res.body) {
-        buf += decoder.decode(chunk as Uint8Array, { stream: true });
-        for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
-          if (!line.trim()) continue;
-          const frame = JSON.parse(line) as { type: string; object: { metadata?: { resourceVersion?: string } } };
-          if (frame.type !== 'ADDED' && frame.type !== 'MODIFIED' && frame.type !== 'DELETED') continue;
-          const e = normalizeEvent(frame.object, { cluster, watchType: frame.type });
-          lastRv = e.resourceVersion;
-          published++;
-          pending.push(
-            pub.publish(sp.bus.subjects.raw(cluster, e.namespace, e.regarding.kind || 'Unknown'), e, {
-              msgId: eventMsgId(cluster, e.uid, e.resourceVersion),
-            }),
-          );
+  // What a failure half way must stop, newest first: left running, the test file never exits.
+  const undo: (() => unknown)[] = [];
+  try {
+    const sim = await startKubeSim({ port: 0 });
+    undo.push(() => sim.close());
+    const sp = await space();
+    undo.push(() => sp.cleanup());
+    const cluster = `c${sp.id}`;
+    const redisPrefix = `t${sp.id}:`;
+    const model = planCluster(opts.seed, { nodes: 4 });
+    const uids = new UidMap();
+    const client = new DriverClient({ url: sim.url, token: sim.token });
+    const dbg = (m: string) => process.env.KEC_DEBUG && process.stderr.write(`${new Date().toISOString()} ${m}\n`);
+    dbg('apply');
+    await applyCluster(client, model, uids);
+    dbg('applied');
+    client.close();
+    const stopEnricher = await startService(enricherService, {
+      KEC_CLUSTER: cluster,
+      KEC_NATS_URL: NATS_URL,
+      KEC_REDIS_URL: REDIS_URL,
+      KEC_METRICS_PORT: '0',
+      KEC_LOG_LEVEL: 'warn',
+      KEC_ENRICHER_KUBECONFIG: sim.kubeconfigPath,
+      KEC_ENRICHER_SUBJECT_ROOT: sp.root,
+      KEC_ENRICHER_STREAM_PREFIX: sp.prefix,
+      KEC_ENRICHER_REDIS_PREFIX: redisPrefix,
+      KEC_ENRICHER_LEASE_NAME: `kec-enricher-${sp.id}`,
+      KEC_ENRICHER_SYNC_INTERVAL_MS: '200',
+      KEC_ENRICHER_BATCH_WAIT_MS: '10',
+      KEC_ENRICHER_LEASE_DURATION_MS: '3000',
+      KEC_ENRICHER_RENEW_DEADLINE_MS: '2000',
+      KEC_ENRICHER_RETRY_PERIOD_MS: '500',
+      KEC_ENRICHER_STREAM_MAX_BYTES: String(MAX_BYTES),
+    });
+    undo.push(stopEnricher);
+    dbg('enricher started');
+    const store = await CacheStore.connect({ url: REDIS_URL, cluster, prefix: redisPrefix });
+    undo.push(() => store.close());
+    // generous deadlines: the suite runs four files at once on 2 cores
+    await waitFor('enricher cache synced', async () => Object.keys(await store.getSync()).length >= 11, 60_000);
+    // the watch: every ADDED/MODIFIED/DELETED, normalized and published as the watcher does, in watch order
+    const pub = new Publisher(sp.bus, { window: 512 });
+    const ac = new AbortController();
+    undo.push(() => ac.abort());
+    let lastRv = '0';
+    let published = 0;
+    const pending: Promise<unknown>[] = [];
+    const from = sim.resourceVersion();
+    const res = await fetch(
+      `${sim.url}/api/v1/events?watch=1&allowWatchBookmarks=false&resourceVersion=${from}&timeoutSeconds=600`,
+      {
+        headers: { authorization: `Bearer ${sim.token}` },
+        signal: ac.signal,
+      },
+    );
+    const watching = (async () => {
+      if (!res.body) throw new Error('no watch body');
+      const decoder = new TextDecoder();
+      let buf = '';
+      try {
+        for await (const chunk of res.body) {
+          buf += decoder.decode(chunk as Uint8Array, { stream: true });
+          for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+            const line = buf.slice(0, nl);
+            buf = buf.slice(nl + 1);
+            if (!line.trim()) continue;
+            const frame = JSON.parse(line) as { type: string; object: { metadata?: { resourceVersion?: string } } };
+            if (frame.type !== 'ADDED' && frame.type !== 'MODIFIED' && frame.type !== 'DELETED') continue;
+            const e = normalizeEvent(frame.object, { cluster, watchType: frame.type });
+            lastRv = e.resourceVersion;
+            published++;
+            pending.push(
+              pub.publish(sp.bus.subjects.raw(cluster, e.namespace, e.regarding.kind || 'Unknown'), e, {
+                msgId: eventMsgId(cluster, e.uid, e.resourceVersion),
+              }),
+            );
+          }
         }
+      } catch (err) {
+        if (!ac.signal.aborted) throw err;
       }
-    } catch (err) {
-      if (!ac.signal.aborted) throw err;
-    }
-  })();
-  dbg('synced');
-  const run = await runScenarios({
-    sim,
-    cluster: { model, uids },
-    scenarios: opts.scenarios,
-    rate: opts.rate,
-    durationMs: opts.durationMs,
-    speed: Number.POSITIVE_INFINITY,
-    seed: opts.seed,
-    overlap: opts.overlap ?? false,
-    repeat: false,
-  });
-  dbg('played');
-  const target = sim.resourceVersion();
-  await waitFor('watch caught up', () => BigInt(lastRv) >= BigInt(target));
-  ac.abort();
-  await watching;
-  await Promise.all(pending);
-  dbg('watched');
-  const raw = await streamCount(sp.bus, `${sp.prefix}KEC_RAW`);
-  await waitFor(`${raw} enriched`, async () => (await streamCount(sp.bus, `${sp.prefix}KEC_ENRICHED`)) >= raw, 60_000);
-  await stopEnricher();
-  await store.purge().catch(() => undefined);
-  await store.close();
-  void published;
-  return {
-    sim,
-    space: sp,
-    cluster,
-    groundTruth: run.groundTruth,
-    enriched: raw,
-    async cleanup() {
-      await sp.cleanup();
-      await sim.close();
-    },
-  };
+    })();
+    dbg('synced');
+    const run = await runScenarios({
+      sim,
+      cluster: { model, uids },
+      scenarios: opts.scenarios,
+      rate: opts.rate,
+      durationMs: opts.durationMs,
+      speed: Number.POSITIVE_INFINITY,
+      seed: opts.seed,
+      overlap: opts.overlap ?? false,
+      repeat: false,
+    });
+    dbg('played');
+    const target = sim.resourceVersion();
+    await waitFor('watch caught up', () => BigInt(lastRv) >= BigInt(target), 120_000);
+    ac.abort();
+    await watching;
+    await Promise.all(pending);
+    dbg('watched');
+    const raw = await streamCount(sp.bus, `${sp.prefix}KEC_RAW`);
+    await waitFor(
+      `${raw} enriched`,
+      async () => (await streamCount(sp.bus, `${sp.prefix}KEC_ENRICHED`)) >= raw,
+      60_000,
+    );
+    await stopEnricher();
+    await store.purge().catch(() => undefined);
+    await store.close();
+    void published;
+    return {
+      sim,
+      space: sp,
+      cluster,
+      groundTruth: run.groundTruth,
+      enriched: raw,
+      async cleanup() {
+        await sp.cleanup();
+        await sim.close();
+      },
+    };
+  } catch (err) {
+    for (const u of undo.reverse())
+      await Promise.resolve()
+        .then(u)
+        .catch(() => undefined);
+    throw err;
+  }
 }
 
 /** Copies a space's KEC_ENRICHED into another space (same data and msg-ids, subjects under the other root). */
