@@ -1,8 +1,10 @@
 // Test helpers: a real Redis with a random key prefix, and enriched events built like the enricher's.
 import { randomBytes } from 'node:crypto';
+import { after } from 'node:test';
 import type { EnrichedEvent } from '@kec/cache';
 import { normalizeEvent } from '@kec/model';
-import { CorrelatorState, type StateOptions } from '../src/index.ts';
+import { RuleSet } from '@kec/rules';
+import { Correlator, CorrelatorState, type StateOptions } from '../src/index.ts';
 
 export const REDIS_URL = process.env.KEC_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const NATS_URL = process.env.KEC_NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -16,6 +18,23 @@ export const STATE_DEFAULTS: StateOptions = {
 
 export function newState(o: Partial<StateOptions> = {}): CorrelatorState {
   return CorrelatorState.connect(REDIS_URL, `t${randomBytes(4).toString('hex')}:`, { ...STATE_DEFAULTS, ...o });
+}
+
+/** Correlators on fresh Redis prefixes with the tests' storm settings; their state is purged after the file. */
+export function correlatorFactory(): () => Correlator {
+  const rules = RuleSet.load();
+  const states: CorrelatorState[] = [];
+  after(async () => {
+    for (const s of states) {
+      await s.purge();
+      await s.close();
+    }
+  });
+  return () => {
+    const state = newState();
+    states.push(state);
+    return new Correlator({ rules, state, stormMin: 5, stormFactor: 3, baselineMinutes: 10, firstSeenTtlSec: 600 });
+  };
 }
 
 export interface EvOpts {

@@ -1,26 +1,12 @@
 // Incidents against the real Redis: grouping by object/workload/node, the cause-effect rules, order independence of
 // the root cause, redelivery, and resolution after the quiet period.
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import type { EnrichedEvent } from '@kec/cache';
-import { RuleSet } from '@kec/rules';
-import { Correlator, type CorrelatorState, type Output } from '../src/index.ts';
-import { ev, newState } from './helpers.ts';
+import type { Correlator, Output } from '../src/index.ts';
+import { correlatorFactory, ev } from './helpers.ts';
 
-const rules = RuleSet.load();
-const states: CorrelatorState[] = [];
-after(async () => {
-  for (const s of states) {
-    await s.purge();
-    await s.close();
-  }
-});
-
-function correlator(): Correlator {
-  const state = newState();
-  states.push(state);
-  return new Correlator({ rules, state, stormMin: 5, stormFactor: 3, baselineMinutes: 10, firstSeenTtlSec: 600 });
-}
+const correlator = correlatorFactory();
 
 async function runAll(c: Correlator, events: EnrichedEvent[]): Promise<Output[]> {
   const out: Output[] = [];

@@ -1,26 +1,12 @@
 // The correlator's Redis calls of one turn go out as one script call each (observe, rates, claims): events processed
 // concurrently (as a batch is) get the same answers as one by one, and a turn's observations are one EVALSHA.
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import type { EnrichedEvent } from '@kec/cache';
-import { RuleSet } from '@kec/rules';
-import { Correlator, type CorrelatorState, type Output } from '../src/index.ts';
-import { ev, newState } from './helpers.ts';
+import type { CorrelatorState, Output } from '../src/index.ts';
+import { correlatorFactory, ev } from './helpers.ts';
 
-const rules = RuleSet.load();
-const states: CorrelatorState[] = [];
-after(async () => {
-  for (const s of states) {
-    await s.purge();
-    await s.close();
-  }
-});
-
-function correlator(): Correlator {
-  const state = newState();
-  states.push(state);
-  return new Correlator({ rules, state, stormMin: 5, stormFactor: 3, baselineMinutes: 10, firstSeenTtlSec: 600 });
-}
+const correlator = correlatorFactory();
 
 /** Counts the commands this client sends, by name (EVALSHA for a script; EVAL once when Redis lacks it). */
 function countCommands(state: CorrelatorState): Map<string, number> {
